@@ -1,0 +1,85 @@
+# LLM 901 labs. The two commands: `make demo` and `make test` (both set everything up first).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+COURSE ?= build/course
+WEEK   ?=
+WEEK_ARG = $(if $(WEEK),--week $(WEEK),)
+
+# Offline by design, and every cache inside the project (nothing written to ~).
+export PATH := $(BIN):$(PATH)
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HOME := $(CURDIR)/build/cache/huggingface
+export IPYTHONDIR := $(CURDIR)/build/cache/ipython
+export JUPYTER_CONFIG_DIR := $(CURDIR)/build/cache/jupyter/config
+export JUPYTER_DATA_DIR := $(CURDIR)/build/cache/jupyter/data
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/build/cache/jupyter/runtime
+export MPLCONFIGDIR := $(CURDIR)/build/cache/matplotlib
+export MPLBACKEND := Agg
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv demo test test-fast lint lab validate release student check grade feedback export new-week clean
+
+help:
+	@echo "make demo      release w02-1, grade the bundled sample submissions, print the table"
+	@echo "make test      the whole test suite (what CI runs)"
+	@echo "make lab       JupyterLab on the weeks/ folder"
+	@echo "make validate NB=path/to/notebook.ipynb   run its visible tests (exit 1 on failure)"
+	@echo "make release WEEK=w02-1 | make student WEEK=w02-1 | make check [WEEK=w02-1]"
+	@echo "make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=build/course] | make feedback | make export"
+	@echo "make new-week WEEK=w03-2 SLUG=diffusion-lm"
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first and alone: this exact version is a CPU build; anything else pulls a CUDA build.
+	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/llm901-grader demo --week $(or $(WEEK),w02-1)
+
+test: $(STAMP)
+	$(BIN)/ruff check grader shared tests
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check grader shared tests
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=weeks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+validate: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make validate NB=path/to/notebook.ipynb"; exit 2; }
+	$(BIN)/llm901-grader validate "$(NB)"
+
+release: $(STAMP)
+	$(BIN)/llm901-grader release $(WEEK_ARG) --course $(COURSE)
+
+student: $(STAMP)
+	$(BIN)/llm901-grader student $(WEEK_ARG)
+
+check: $(STAMP)
+	$(BIN)/llm901-grader check $(WEEK_ARG)
+
+grade: $(STAMP)
+	@test -n "$(WEEK)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=...]"; exit 2; }
+	$(BIN)/llm901-grader grade --week $(WEEK) --course $(COURSE) "$(SUBMISSIONS)"
+
+feedback: $(STAMP)
+	$(BIN)/llm901-grader feedback --week $(WEEK) --course $(COURSE)
+
+export: $(STAMP)
+	$(BIN)/llm901-grader export --course $(COURSE)
+
+new-week: $(STAMP)
+	@test -n "$(WEEK)" -a -n "$(SLUG)" || { echo "usage: make new-week WEEK=w03-2 SLUG=diffusion-lm"; exit 2; }
+	$(BIN)/llm901-grader new-week $(WEEK) $(SLUG)
+
+clean:
+	rm -rf build

@@ -1,0 +1,242 @@
+"""Grade a class: collect submissions, lay them onto the release, autograde with nbgrader (our
+TrustedExecute inside), then feedback, the grades CSV, a summary figure and a table.
+
+Nothing a single submission contains can stop the batch: every per-student failure becomes a zero
+for exactly the affected parts and a reason in the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from tqdm.auto import tqdm
+
+from . import notebooks
+from .course import Course
+from .labs import Lab
+
+
+@dataclass
+class Submission:
+    folder: str  # the folder name as the course site wrote it
+    student_id: str  # a safe nbgrader id derived from it
+    notebook: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    problem: str = ""  # set when nothing could be graded
+
+
+@dataclass
+class StudentResult:
+    folder: str
+    student_id: str
+    score: float = 0.0
+    max_score: float = 0.0
+    seconds: float = 0.0
+    tests: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    lab: Lab
+    course: Course
+    students: list[StudentResult]
+    max_score: float
+    test_max: dict[str, float]
+    csv: Path | None = None
+    figure: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{s.folder}: {n}" for s in self.students for n in s.notes]
+
+
+# --- collecting -------------------------------------------------------------------------------
+SAFE_ID_RE = re.compile(r"[^A-Za-z0-9_.-]+")
+NOT_STUDENTS = {".DS_Store", ".ipynb_checkpoints", "__MACOSX", ".git", "Thumbs.db"}  # left by zip tools and OSes
+
+
+def safe_student_id(folder: str) -> str:
+    """An nbgrader student id from whatever the course site named the folder (spaces, unicode, dots)."""
+    ascii_name = unicodedata.normalize("NFKD", folder).encode("ascii", "ignore").decode()
+    sid = SAFE_ID_RE.sub("_", ascii_name).strip("._-") or "student"
+    if sid != folder:
+        sid = f"{sid}-{hashlib.sha1(folder.encode('utf-8', 'surrogateescape')).hexdigest()[:6]}"
+    return sid[:64]
+
+
+def _lab_match(path: Path, ids: set[str]) -> int:
+    try:
+        nb, _ = notebooks.load_untrusted(path)
+    except notebooks.BadNotebook:
+        return -1
+    return len({notebooks.grade_id(c) for c in nb.cells} & ids)
+
+
+def collect(submissions: Path, release_ids: set[str]) -> list[Submission]:
+    out: list[Submission] = []
+    taken: set[str] = set()
+    for folder in sorted(submissions.iterdir(), key=lambda p: p.name):
+        name = folder.name
+        if name in NOT_STUDENTS:
+            continue
+        sid = safe_student_id(name)
+        while sid in taken:
+            sid = f"{sid}_"
+        taken.add(sid)
+        sub = Submission(name, sid)
+        out.append(sub)
+        if folder.is_symlink() or not folder.is_dir():
+            sub.problem = "not a folder of notebooks (files must be under <submissions>/<student>/)"
+            continue
+        candidates = [
+            p for p in folder.rglob("*.ipynb")
+            if ".ipynb_checkpoints" not in p.parts and not p.is_symlink() and p.is_file()
+        ]  # fmt: skip
+        if not candidates:
+            sub.problem = "no .ipynb file in the folder"
+            continue
+        if len(candidates) > 1:
+            # the notebook that holds most of this lab's cells, then the newest
+            ranked = sorted(candidates, key=lambda p: (_lab_match(p, release_ids), p.stat().st_mtime, p.name))
+            sub.notebook = ranked[-1]
+            sub.notes.append(f"{len(candidates)} notebooks in the folder; graded {sub.notebook.relative_to(folder)}")
+        else:
+            sub.notebook = candidates[0]
+    return out
+
+
+# --- grading ----------------------------------------------------------------------------------
+def _zero_submission(course: Course, lab: Lab, student_id: str) -> None:
+    """A submission with nothing gradable: recorded in the gradebook with zero on every cell."""
+    with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
+        gb.update_or_create_student(student_id)
+        submission = gb.update_or_create_submission(lab.week, student_id)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.manual_score = None
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def _stage(course: Course, lab: Lab, release_nb, sub: Submission) -> bool:
+    """Write the rebuilt submission into submitted/; False when there is nothing to grade."""
+    dest_dir = course.submitted_notebook(lab, sub.student_id).parent
+    if dest_dir.exists():
+        shutil.rmtree(dest_dir)  # a re-run grades what is submitted now, nothing left from before
+    for stale in (course.autograded_notebook(lab, sub.student_id).parent,
+                  course.feedback_html(lab, sub.student_id).parent):
+        if stale.exists():
+            shutil.rmtree(stale)
+    if sub.problem or sub.notebook is None:
+        return False
+    try:
+        nb, notes = notebooks.load_untrusted(sub.notebook)
+    except notebooks.BadNotebook as exc:
+        sub.problem = str(exc)
+        return False
+    sub.notes.extend(notes)
+    rebuilt = notebooks.rebuild_onto_release(release_nb, nb)
+    if rebuilt.answered == 0:
+        sub.problem = f"none of {lab.week}'s answer cells are in this notebook (another lab's notebook, or cells were re-created)"
+        return False
+    sub.notes.extend(rebuilt.notes)
+    notebooks.write(rebuilt.notebook, course.submitted_notebook(lab, sub.student_id))
+    stamp = datetime.fromtimestamp(sub.notebook.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    (dest_dir / "timestamp.txt").write_text(stamp)
+    return True
+
+
+def _autograde(course: Course, lab: Lab, sub: Submission) -> float:
+    started = time.monotonic()
+    result = course.api.autograde(lab.week, sub.student_id, force=True, create=True)
+    if not result.get("success"):
+        tail = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:] or ["unknown error"]
+        sub.problem = f"nbgrader could not grade the notebook: {tail[0][:300]}"
+        _zero_submission(course, lab, sub.student_id)
+        return time.monotonic() - started
+    executed = course.autograded_notebook(lab, sub.student_id)
+    if executed.exists():
+        report = notebooks.read(executed).metadata.get("llm901", {})
+        sub.notes.extend(report.get("problems", []))
+    return time.monotonic() - started
+
+
+def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True,
+          feedback: bool = True) -> BatchResult:
+    started = time.monotonic()
+    release_path = course.ensure_released(lab)
+    release_nb = notebooks.read(release_path)
+    release_ids = {notebooks.grade_id(c) for c in release_nb.cells if notebooks.grade_id(c)}
+    subs = collect(Path(submissions), release_ids)
+    seconds: dict[str, float] = {}
+    bar = tqdm(subs, desc=f"grading {lab.week}", unit="nb", disable=not progress, dynamic_ncols=True)
+    for sub in bar:
+        bar.set_postfix_str(sub.folder[:24])
+        if _stage(course, lab, release_nb, sub):
+            seconds[sub.student_id] = _autograde(course, lab, sub)
+        else:
+            _zero_submission(course, lab, sub.student_id)
+    if feedback:
+        for sub in subs:
+            if course.autograded_notebook(lab, sub.student_id).exists():
+                course.api.generate_feedback(lab.week, sub.student_id, force=True)
+    result = collect_results(course, lab, subs, seconds)
+    result.csv = export_csv(course)
+    from .report import summary_figure
+
+    result.figure = summary_figure(result)
+    result.seconds = time.monotonic() - started
+    (course.root / "reports").mkdir(exist_ok=True)
+    (course.root / "reports" / f"{lab.week}-problems.json").write_text(
+        json.dumps({s.folder: s.notes for s in result.students if s.notes}, indent=1, ensure_ascii=False))
+    return result
+
+
+def collect_results(course: Course, lab: Lab, subs: list[Submission], seconds: dict[str, float]) -> BatchResult:
+    students = []
+    test_max: dict[str, float] = {}
+    with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
+        assignment = gb.find_assignment(lab.week)
+        max_score = float(assignment.max_score)
+        for notebook in assignment.notebooks:
+            for cell in notebook.grade_cells:
+                test_max[cell.name] = float(cell.max_score)
+        for sub in subs:
+            res = StudentResult(sub.folder, sub.student_id, max_score=max_score, seconds=round(seconds.get(sub.student_id, 0.0), 1))
+            try:
+                submission = gb.find_submission(lab.week, sub.student_id)
+                res.score = float(submission.score)
+                for nb in submission.notebooks:
+                    for g in nb.grades:
+                        res.tests[g.name] = float(g.score)
+            except MissingEntry:
+                sub.problem = sub.problem or "no submission recorded"
+            res.notes = ([sub.problem] if sub.problem else []) + sub.notes
+            students.append(res)
+    return BatchResult(lab, course, students, max_score, test_max)
+
+
+def export_csv(course: Course) -> Path:
+    """nbgrader's own CSV export of the whole gradebook."""
+    from nbgrader.plugins import CsvExportPlugin
+
+    target = course.root / "grades.csv"
+    plugin = CsvExportPlugin(config=course.config)
+    plugin.to = str(target)
+    with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
+        plugin.export(gb)
+    os.chmod(target, 0o600)
+    return target

@@ -1,0 +1,217 @@
+"""`llm901-grader`: the commands behind the Makefile, for TAs and instructors who run them directly."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .labs import BUILD, DEFAULT_COURSE, LabNotFound, all_labs, find_lab
+
+
+def _labs(week: str | None):
+    return [find_lab(week)] if week else all_labs()
+
+
+def cmd_release(args) -> int:
+    from .course import Course, build_zip, student_notebook_text
+
+    course = Course(Path(args.course))
+    for lab in _labs(args.week):
+        course.release(lab)
+        zipped = build_zip(course, lab)
+        print(f"{lab.week}: released to {course.release_notebook(lab).parent}  zip: {zipped}")
+        if student_notebook_text(course, lab) != lab.student.read_text():
+            print(f"  note: {lab.student} is out of date; `make student WEEK={lab.week}` regenerates it")
+    return 0
+
+
+def cmd_student(args) -> int:
+    """Regenerate student.ipynb from nbgrader's release (never hand-edit it)."""
+    from . import notebooks
+    from .course import Course, student_notebook_text
+
+    with tempfile.TemporaryDirectory(prefix="llm901-release-") as tmp:
+        course = Course(Path(tmp))
+        for lab in _labs(args.week):
+            notebooks.write(notebooks.normalise(notebooks.read(lab.solution)), lab.solution)
+            lab.student.write_text(student_notebook_text(course, lab))
+            print(f"{lab.week}: wrote {lab.student.relative_to(Path.cwd()) if lab.student.is_relative_to(Path.cwd()) else lab.student}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .batch import grade
+    from .course import Course
+    from .report import summary, table
+
+    lab = find_lab(args.week)
+    course = Course(Path(args.course))
+    result = grade(lab, Path(args.submissions), course, progress=not args.quiet, feedback=not args.no_feedback)
+    print(table(result))
+    print()
+    print(summary(result))
+    if result.problems:
+        print(f"\n{len(result.problems)} problem(s) or note(s); each student's is in the table above.")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .course import Course
+
+    course = Course(Path(args.course))
+    lab = find_lab(args.week)
+    result = course.api.generate_feedback(lab.week, force=True)
+    print(f"feedback in {course.root / 'feedback'}" if result.get("success") else result.get("error", result.get("log")))
+    return 0 if result.get("success") else 1
+
+
+def cmd_export(args) -> int:
+    from .batch import export_csv
+    from .course import Course
+
+    print(export_csv(Course(Path(args.course))))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import check_lab
+
+    failed = 0
+    for lab in _labs(args.week):
+        started = time.monotonic()
+        res = check_lab(lab, progress=not args.quiet)
+        status = "ok" if res.ok else "FAILED"
+        print(f"{lab.week} ({lab.name}): {status} in {time.monotonic() - started:.0f} s")
+        for fact in res.facts:
+            print(f"  {fact}")
+        for failure in res.failures:
+            print(f"  FAIL: {failure}")
+        failed += not res.ok
+    return 1 if failed else 0
+
+
+def cmd_validate(args) -> int:
+    """A student's self-check: run the notebook (FAST by default) and its visible tests, in the kernel."""
+    from nbgrader.preprocessors import ClearOutput
+    from nbgrader.preprocessors import Execute as NbgraderExecute
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    from . import notebooks
+    from .execute import inject_parameters
+    from .preprocessors import DropStderrInTests
+
+    path = Path(args.notebook).resolve()
+    nb = notebooks.read(path)
+    if not args.full:
+        nb = inject_parameters(nb, {"FAST": True})
+    fd, tmp = tempfile.mkstemp(prefix=".validate-", suffix=".ipynb", dir=path.parent)
+    os.close(fd)
+    try:
+        notebooks.write(nb, Path(tmp))
+        config = Config()
+        config.Validator.preprocessors = [ClearOutput, NbgraderExecute, DropStderrInTests]
+        config.Execute.timeout = 600
+        results = Validator(config=config).validate(tmp)
+    finally:
+        os.unlink(tmp)
+    problems = 0
+    for cell in results.get("type_changed", []):
+        problems += 1
+        print(f"CHANGED CELL TYPE ({cell['old_type']} -> {cell['new_type']}):\n{cell['source'][:300]}\n")
+    for cell in results.get("changed", []):
+        problems += 1
+        print(f"A LOCKED OR TEST CELL WAS EDITED (the grader restores it):\n{cell['source'][:300]}\n")
+    for cell in results.get("failed", []):
+        problems += 1
+        first = cell["source"].splitlines()[0] if cell["source"] else ""
+        print(f"FAILED: {first}\n{cell['raw_error']}\n")
+    if problems:
+        print(f"{problems} problem(s) in {path.name}")
+        return 1
+    print(f"{path.name}: every visible test passes")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .batch import grade
+    from .course import Course, build_zip
+    from .report import summary, table
+    from .samples import demo_submissions
+
+    lab = find_lab(args.week)
+    course_root = Path(args.course)
+    if course_root.exists():
+        shutil.rmtree(course_root)
+    course = Course(course_root)
+    course.release(lab)
+    zipped = build_zip(course, lab)
+    print(f"released {lab.week} -> {course.release_notebook(lab)}  (zip: {zipped})")
+    subs = BUILD / "samples" / lab.week
+    if subs.exists():
+        shutil.rmtree(subs)
+    demo_submissions(lab, subs)
+    print(f"sample submissions in {subs}")
+    result = grade(lab, subs, course, progress=not args.quiet)
+    print(table(result))
+    print()
+    print(summary(result))
+    return 0
+
+
+def cmd_new_week(args) -> int:
+    from .scaffold import new_week
+
+    path = new_week(args.week, args.slug, args.title)
+    print(f"created {path}; edit solution.ipynb, then `make student WEEK={args.week}` and `make check WEEK={args.week}`")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llm901-grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_, week=True, week_required=False, course=True):
+        p = sub.add_parser(name, help=help_)
+        if week:
+            p.add_argument("--week", "-w", required=week_required, help="lab id, e.g. w02-1 (default: every lab)")
+        if course:
+            p.add_argument("--course", default=str(DEFAULT_COURSE), help="nbgrader course directory (default build/course)")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+        p.set_defaults(func=func)
+        return p
+
+    add("release", cmd_release, "nbgrader release (+ zip) of a lab")
+    add("student", cmd_student, "regenerate weeks/*/student.ipynb from solution.ipynb", course=False)
+    g = add("grade", cmd_grade, "grade every <submissions>/<student>/*.ipynb", week_required=True)
+    g.add_argument("submissions", help="folder with one sub-folder per student")
+    g.add_argument("--no-feedback", action="store_true")
+    add("feedback", cmd_feedback, "regenerate feedback HTML", week_required=True)
+    add("export", cmd_export, "write grades.csv from the gradebook", week=False)
+    add("check", cmd_check, "prove a lab healthy through the real grading path", course=False)
+    v = add("validate", cmd_validate, "run a notebook's visible tests (student self-check)", week=False, course=False)
+    v.add_argument("notebook")
+    v.add_argument("--full", action="store_true", help="run with FAST=False (the whole experiment)")
+    d = add("demo", cmd_demo, "release a lab, grade bundled samples, print the table", course=False)
+    d.set_defaults(week="w02-1")
+    d.add_argument("--course", default=str(BUILD / "demo-course"))
+    n = add("new-week", cmd_new_week, "scaffold weeks/wNN-K-slug/", week=False, course=False)
+    n.add_argument("week", help="e.g. w03-2")
+    n.add_argument("slug", help="e.g. diffusion-lm")
+    n.add_argument("--title", default="")
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LabNotFound as exc:
+        print(f"llm901-grader: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""A student's kernel, seen from the grader: started inside the sandbox, driven over ZMQ ipc sockets,
+with a timeout on everything and a bound on everything that comes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import zmq
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from . import bridge
+from .sandbox import SandboxSpec, prepare_share_dir, sandbox_argv
+
+MAX_MESSAGE_BYTES = 96 << 20  # zmq drops larger messages before they reach the grader's memory
+MAX_OUTPUTS_PER_CELL = 200
+MAX_OUTPUT_CHARS_PER_CELL = 1 << 20
+BRIDGE_SOURCE = Path(bridge.__file__).read_text(encoding="utf-8")
+
+
+class KernelDied(RuntimeError):
+    pass
+
+
+class KernelTimeout(TimeoutError):
+    pass
+
+
+@dataclass
+class CellRun:
+    outputs: list = field(default_factory=list)
+    status: str = "ok"  # ok | error | timeout | died
+    seconds: float = 0.0
+    truncated: bool = False
+
+
+class StudentKernel:
+    """One sandboxed ipykernel. Not thread-safe: one grader thread drives it."""
+
+    def __init__(self, spec: SandboxSpec, start_timeout: float = 90.0):
+        self.spec = spec
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen | None = None
+        self.client: BlockingKernelClient | None = None
+        self._bridge_loaded = False
+        self._ctx: zmq.Context | None = None
+        self._log = None
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        share = Path(tempfile.mkdtemp(prefix="llm901-k-"))
+        self.spec.share_dir = str(share)
+        prepare_share_dir(self.spec)
+        conn = share / "kernel.json"
+        write_connection_file(str(conn), transport="ipc", ip=str(share / "ipc"), key=os.urandom(16).hex().encode())
+        os.chmod(conn, 0o644)
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn),
+                "--HistoryManager.hist_file=:memory:", "--IPKernelApp.no_stderr=False"]
+        self._log = tempfile.TemporaryFile()  # the kernel's own stdout/stderr, kept out of its reach
+        self.proc = subprocess.Popen(sandbox_argv(argv, self.spec), stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._ctx = zmq.Context()
+        self._ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.client = BlockingKernelClient(context=self._ctx)
+        self.client.load_connection_info(json.loads(conn.read_text()))
+        self.client.start_channels()
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise KernelDied(f"the kernel did not start: {self.launcher_output()[-800:]}")
+            try:
+                self.client.wait_for_ready(timeout=1)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise KernelDied("the kernel did not answer within the start timeout") from None
+
+    def launcher_output(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read()[-4000:].decode("utf-8", "replace")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def shutdown(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.stop_channels()
+            except Exception:
+                pass
+        if self.proc is not None and self.proc.poll() is None:
+            # The launcher is PID 1's parent of its namespace: ending it ends every process inside.
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.proc.wait(timeout=5)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self._ctx is not None:
+            self._ctx.destroy(linger=0)
+        if self._log is not None:
+            self._log.close()
+        if self.spec.share_dir:
+            shutil.rmtree(self.spec.share_dir, ignore_errors=True)
+        self.proc = self.client = self._ctx = self._log = None
+        self._bridge_loaded = False
+
+    def interrupt(self, grace: float = 5.0) -> bool:
+        """Ask the kernel to interrupt itself; True when it came back to idle within `grace`."""
+        assert self.client is not None
+        msg = self.client.session.msg("interrupt_request", content={})
+        self.client.control_channel.send(msg)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and self.alive():
+            try:
+                reply = self.client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                continue
+            if reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+                return True
+        return False
+
+    # --- running code -------------------------------------------------------------------------
+    def execute(self, code: str, timeout: float, silent: bool = False) -> CellRun:
+        """Run one cell's code; outputs are returned as nbformat outputs, bounded in number and size."""
+        if not self.alive():
+            raise KernelDied("the kernel is not running")
+        assert self.client is not None
+        started = time.monotonic()
+        msg_id = self.client.execute(code, silent=silent, store_history=not silent,
+                                     allow_stdin=False, stop_on_error=False)
+        run = CellRun()
+        chars = 0
+        deadline = started + timeout
+        while True:
+            if not self.alive():
+                run.status = "died"
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                run.status = "timeout"
+                if not self.interrupt():
+                    self.shutdown()
+                break
+            try:
+                msg = self.client.get_iopub_msg(timeout=min(remaining, 0.25))
+            except queue.Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status" and msg["content"].get("execution_state") == "idle":
+                break
+            if kind == "clear_output":
+                run.outputs.clear()
+                continue
+            if kind not in ("stream", "display_data", "execute_result", "error"):
+                continue
+            if kind == "error":
+                run.status = "error"
+            size = len(json.dumps(msg["content"]))
+            if len(run.outputs) >= MAX_OUTPUTS_PER_CELL or chars + size > MAX_OUTPUT_CHARS_PER_CELL:
+                run.truncated = True
+                continue
+            chars += size
+            run.outputs.append(nbformat.v4.output_from_msg(msg))
+        run.seconds = time.monotonic() - started
+        if run.truncated:
+            run.outputs.append(nbformat.v4.new_output(
+                "stream", name="stdout", text="\n[the grader kept only the first part of this cell's output]\n"))
+        return run
+
+    def request(self, payload: dict, timeout: float):
+        """One bridge request (see bridge.serve); returns the decoded reply dict."""
+        if not self.alive():
+            raise KernelDied("the kernel is not running (it died or was stopped earlier)")
+        source = "" if self._bridge_loaded else f"_src = {BRIDGE_SOURCE!r}\n"
+        code = (
+            "def _llm901(_req):\n"
+            "    import sys, types\n"
+            "    _m = sys.modules.get('_llm901_bridge')\n"
+            "    if _m is None:\n"
+            "        _m = types.ModuleType('_llm901_bridge')\n"
+            "        exec(compile(_src, '<llm901-bridge>', 'exec'), _m.__dict__)\n"
+            "        sys.modules['_llm901_bridge'] = _m\n"
+            "    _m.serve(_req, globals())\n"
+            f"{source}"
+            f"_llm901({json.dumps(payload)!r})\n"
+            "del _llm901\n"
+            + ("del _src\n" if source else "")
+        )
+        run = self.execute(code, timeout=timeout, silent=True)
+        if run.status == "timeout":
+            raise KernelTimeout(f"no answer within {timeout:.0f} s")
+        if run.status == "died":
+            raise KernelDied("the kernel died while running your code")
+        self._bridge_loaded = True
+        replies = [o for o in run.outputs if o.get("output_type") == "display_data" and bridge.MIME in o.get("data", {})]
+        if not replies:
+            errors = [o for o in run.outputs if o.get("output_type") == "error"]
+            detail = f"{errors[-1]['ename']}: {errors[-1]['evalue']}" if errors else "no reply"
+            raise KernelDied(f"the kernel could not answer the grader ({detail})")
+        text = replies[-1]["data"][bridge.MIME]
+        if not isinstance(text, str):
+            text = json.dumps(text)
+        return json.loads(text)

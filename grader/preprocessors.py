@@ -1,0 +1,104 @@
+"""The grader's nbgrader preprocessors, and the one place that configures nbgrader for this course.
+
+nbgrader's converters stay as they are; we swap its `Execute` for `TrustedExecute` in autograde and
+add `HideHiddenTests` to feedback. `configure()` is used both by our own commands and by the
+`nbgrader_config.py` written into every course directory, so the nbgrader CLI (formgrader, `nbgrader
+list`, a manual `nbgrader autograde`) grades exactly as `make grade` does.
+"""
+
+from __future__ import annotations
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+from traitlets import Bool, Dict, Float, Integer, List, Unicode
+from traitlets.config import Config
+
+from .execute import Limits, report_dict, run_submission
+from .labs import SHARED
+from .notebooks import hidden_line_ranges, is_test_cell, strip_hidden_tests
+
+
+class TrustedExecute(NbGraderPreprocessor):
+    """Run student cells in a sandboxed kernel and test cells in the grader (see execute.py)."""
+
+    parameters = Dict({"FAST": True, "SEED": 0}, help="papermill parameters injected before running").tag(config=True)
+    cell_timeout = Float(120.0, help="seconds one student cell may run").tag(config=True)
+    notebook_timeout = Float(600.0, help="seconds the whole notebook may run").tag(config=True)
+    call_timeout = Float(60.0, help="seconds one call from a test into student code may take").tag(config=True)
+    memory_mb = Integer(3072, help="address-space limit of the student's kernel").tag(config=True)
+    threads = Integer(2, help="torch/BLAS threads in the student's kernel").tag(config=True)
+    readonly_paths = List(Unicode(), help="extra host paths the kernel may read").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.notebook_timeout,
+                        call_seconds=self.call_timeout, memory_bytes=self.memory_mb << 20, threads=self.threads)
+        nb, report = run_submission(nb, limits, [str(SHARED), *self.readonly_paths], dict(self.parameters))
+        nb.metadata["llm901"] = report_dict(report)
+        return nb, resources
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback shows what a test checked in the open, never the hidden block or a traceback through it."""
+
+    note = Unicode("# (hidden tests ran here; their messages are shown below)\n").tag(config=True)
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if not is_test_cell(cell):
+            return cell, resources
+        hidden_text = set()
+        lines = cell.source.splitlines()
+        for start, end in hidden_line_ranges(cell.source):
+            hidden_text.update(line.strip() for line in lines[start - 1 : end] if line.strip())
+        cell.source = strip_hidden_tests(cell.source, self.note)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [
+                    line for line in output.get("traceback", []) if not any(h in line for h in hidden_text)
+                ] or [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+        return cell, resources
+
+
+def configure(c: Config, course_root: str, course_id: str = "llm901") -> Config:
+    c.CourseDirectory.root = course_root
+    c.CourseDirectory.course_id = course_id
+    c.Exchange.root = f"{course_root}/exchange"
+    c.Exchange.path_includes_course = True
+    c.Autograde.autograde_preprocessors = [
+        TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    ]  # fmt: skip
+    c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    c.LimitOutput.max_lines = 400
+    c.LimitOutput.max_traceback = 60
+    # Students' extra files (data they wrote, checkpoints) are never copied into the course.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    return c
+
+
+CONFIG_FILE_TEMPLATE = '''\
+# Written by llm901-grader. The nbgrader CLI run from this folder grades exactly as `make grade` does.
+import os
+from llm901_grader.preprocessors import configure
+
+c = get_config()  # noqa: F821
+configure(c, os.path.dirname(os.path.abspath(__file__)), {course_id!r})
+'''
+
+
+class DropStderrInTests(NbGraderPreprocessor):
+    """For `validate` on a student's machine, where tests run in the kernel: nbgrader zeroes a test
+    cell that printed anything on stderr, so a library's warning would fail correct code."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_test_cell(cell):
+            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return cell, resources

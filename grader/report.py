@@ -1,0 +1,66 @@
+"""What a TA reads at the end of a batch: a table on the terminal and a summary figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .batch import BatchResult
+
+
+def table(result: BatchResult) -> str:
+    rows = [("student", "score", "time (s)", "notes")]
+    for s in result.students:
+        notes = "; ".join(s.notes) if s.notes else ""
+        rows.append((s.folder, f"{s.score:g} / {s.max_score:g}", f"{s.seconds:.1f}", notes))
+    widths = [min(max(len(r[i]) for r in rows), 40) for i in range(3)]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [row[j][: widths[j]].ljust(widths[j]) for j in range(3)]
+        lines.append("  ".join(cells) + ("  " + row[3] if row[3] else ""))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  -----")
+    return "\n".join(lines)
+
+
+def summary(result: BatchResult) -> str:
+    n = len(result.students)
+    graded = [s for s in result.students if s.seconds > 0]
+    mean_time = sum(s.seconds for s in graded) / len(graded) if graded else 0.0
+    with_problems = sum(1 for s in result.students if s.notes)
+    out = [
+        f"{result.lab.week}: {n} submissions graded in {result.seconds:.1f} s "
+        f"({mean_time:.1f} s per executed notebook); {with_problems} with notes or problems",
+        f"gradebook: {result.course.gradebook_url.removeprefix('sqlite:///')}",
+        f"feedback:  {result.course.root / 'feedback'}/<student>/{result.lab.week}/",
+    ]
+    if result.csv:
+        out.append(f"grades:    {result.csv}")
+    if result.figure:
+        out.append(f"figure:    {result.figure}")
+    return "\n".join(out)
+
+
+def summary_figure(result: BatchResult) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    target = result.course.root / "reports" / f"{result.lab.week}-summary.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scores = [s.score for s in result.students]
+    tests = sorted(result.test_max)
+    rates = [
+        sum(1 for s in result.students if s.tests.get(t, 0.0) >= result.test_max[t] > 0) / max(len(result.students), 1)
+        for t in tests
+    ]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.6]})
+    ax1.hist(scores, bins=min(20, max(5, len(scores))), range=(0, max(result.max_score, 1)), color="#4477aa")
+    ax1.set(xlabel="score", ylabel="students", title=f"{result.lab.week}: scores (max {result.max_score:g})")
+    ax2.barh(tests, rates, color="#66aa55")
+    ax2.set(xlim=(0, 1), xlabel="fraction of students with full points", title="per test cell")
+    ax2.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target

@@ -1,0 +1,86 @@
+"""Every catalogued wrong implementation loses points.
+
+Each lab's catalog (`tests/catalog/wNN_K.py`, a list `WRONG_IMPLEMENTATIONS`) is checked two ways:
+- directly, every entry: the lab's answer cells are executed in-process with one of them replaced,
+  and the lab's test cells (hidden blocks included) are judged by the grader's own `judge_cell`
+  through `LocalStudent`, which passes values through the same plain-data codec as the kernel
+  bridge. This is the grading path minus the kernel, so it runs in seconds per lab;
+- through the real pipeline, the first entry of each catalog, in one batch with the correct answers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+
+from llm901_grader import notebooks
+from llm901_grader.batch import grade
+from llm901_grader.course import Course
+from llm901_grader.execute import judge_locally
+from llm901_grader.labs import all_labs
+from llm901_grader.samples import answered, answers
+
+
+def catalog(lab):
+    try:
+        module = importlib.import_module(f"catalog.{lab.week.replace('-', '_')}")
+    except ModuleNotFoundError:
+        return []
+    return module.WRONG_IMPLEMENTATIONS
+
+
+LABS = [lab for lab in all_labs() if catalog(lab)]
+ENTRIES = [(lab, entry) for lab in LABS for entry in catalog(lab)]
+
+
+def student_namespace(lab, replace: dict[str, str]) -> dict:
+    """Run the lab's setup and answer cells (not its experiment) the way a kernel would."""
+    nb = notebooks.read(lab.solution)
+    sources = {**answers(lab), **replace}
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    last_answer = max(i for i, c in enumerate(code_cells) if notebooks.is_solution_cell(c))
+    namespace: dict = {"__name__": "__main__"}
+    for i, cell in enumerate(code_cells):
+        if notebooks.is_test_cell(cell) or "experiment" in cell.metadata.get("tags", []):
+            continue
+        if i > last_answer and not notebooks.is_solution_cell(cell):
+            break  # the experiment section
+        source = sources.get(notebooks.grade_id(cell), cell.source)
+        if "parameters" in cell.metadata.get("tags", []):
+            source = re.sub(r"^FAST\s*=.*$", "FAST = True", source, flags=re.M)
+        exec(compile(source, f"<{lab.week} {notebooks.grade_id(cell)}>", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.week)
+def test_catalog_is_big_enough_and_solution_passes(lab):
+    entries = catalog(lab)
+    assert len(entries) >= 6, f"{lab.week}: a catalog needs at least 6 wrong implementations"
+    test_ids = {notebooks.grade_id(c) for c in notebooks.test_cells(notebooks.read(lab.solution))}
+    for entry in entries:
+        assert entry["cell"] in answers(lab), f"{entry['name']}: no answer cell {entry['cell']!r}"
+        assert set(entry["loses"]) <= test_ids, f"{entry['name']}: unknown test cells {entry['loses']}"
+    results = judge_locally(notebooks.read(lab.solution), student_namespace(lab, {}))
+    assert all(results.values()), f"the solution fails {[t for t, ok in results.items() if not ok]}"
+
+
+@pytest.mark.parametrize("lab,entry", ENTRIES, ids=lambda x: x["name"] if isinstance(x, dict) else x.week)
+def test_wrong_implementation_loses_points(lab, entry):
+    results = judge_locally(notebooks.read(lab.solution), student_namespace(lab, {entry["cell"]: entry["source"]}))
+    survived = [t for t in entry["loses"] if results.get(t)]
+    assert not survived, f"{entry['name']} ({entry['why']}) passes {survived}"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.week)
+def test_first_entry_through_the_real_pipeline(lab, tmp_path):
+    entry = catalog(lab)[0]
+    subs = tmp_path / "subs"
+    notebooks.write(answered(lab), subs / "correct" / "lab.ipynb")
+    notebooks.write(answered(lab, replace={entry["cell"]: entry["source"]}), subs / "wrong" / "lab.ipynb")
+    result = grade(lab, subs, Course(tmp_path / "course"), progress=False)
+    scores = {s.folder: s for s in result.students}
+    assert scores["correct"].score == result.max_score
+    for test in entry["loses"]:
+        assert scores["wrong"].tests[test] == 0, f"{entry['name']} keeps its points on {test}"
