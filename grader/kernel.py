@@ -74,7 +74,7 @@ class StudentKernel:
         self._ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self.client = BlockingKernelClient(context=self._ctx)
         self.client.load_connection_info(json.loads(conn.read_text()))
-        self.client.start_channels()
+        self.client.start_channels(hb=False)  # liveness is proc.poll(); the heartbeat races a slow start
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
