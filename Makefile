@@ -30,7 +30,8 @@ help:
 	@echo "make lab       JupyterLab on the weeks/ folder"
 	@echo "make validate NB=path/to/notebook.ipynb   run its visible tests (exit 1 on failure)"
 	@echo "make release WEEK=w02-1 | make student WEEK=w02-1 | make check [WEEK=w02-1]"
-	@echo "make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=build/course] | make feedback | make export"
+	@echo "make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=build/course] [WORKERS=N] [SCHEDULER=tcp://...]"
+	@echo "make feedback WEEK=w02-1 | make export"
 	@echo "make new-week WEEK=w03-2 SLUG=diffusion-lm"
 
 venv: $(STAMP)
@@ -69,7 +70,7 @@ check: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(WEEK)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=...]"; exit 2; }
-	$(BIN)/llm901-grader grade --week $(WEEK) --course $(COURSE) "$(SUBMISSIONS)"
+	$(BIN)/llm901-grader grade --week $(WEEK) --course $(COURSE) $(if $(WORKERS),--workers $(WORKERS),) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) "$(SUBMISSIONS)"
 
 feedback: $(STAMP)
 	$(BIN)/llm901-grader feedback --week $(WEEK) --course $(COURSE)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import time
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from tqdm.auto import tqdm
 
 from . import notebooks
 from .course import Course
+from .execute import PRECOMPUTED, execute_job, with_locked_sources
 from .labs import Lab
 
 
@@ -56,6 +59,7 @@ class BatchResult:
     csv: Path | None = None
     figure: Path | None = None
     seconds: float = 0.0
+    workers: int = 1  # 0: a Dask cluster
 
     @property
     def problems(self) -> list[str]:
@@ -174,21 +178,80 @@ def _autograde(course: Course, lab: Lab, sub: Submission) -> float:
     return time.monotonic() - started
 
 
-def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True,
-          feedback: bool = True) -> BatchResult:
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def precompute(course: Course, lab: Lab, subs: list[Submission], workers: int, scheduler: str | None,
+               progress: bool) -> dict[str, float]:
+    """Execute staged submissions concurrently (local processes, or Dask workers at `scheduler`) and
+    leave the results in execute.PRECOMPUTED for the serial nbgrader pass. Returns seconds per student."""
+    from .preprocessors import TrustedExecute
+
+    settings = TrustedExecute(config=course.config).job_settings(workers=workers)
+    source_nb = notebooks.read(course.source_notebook(lab))
+    jobs = [
+        {"id": sub.student_id, **settings,
+         "notebook": notebooks.dumps(with_locked_sources(notebooks.read(course.submitted_notebook(lab, sub.student_id)), source_nb))}
+        for sub in subs
+    ]  # fmt: skip
+    seconds: dict[str, float] = {}
+    client = None
+    if scheduler:
+        from distributed import Client
+
+        client = Client(scheduler)
+        executor = client.get_executor()
+    else:
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    by_id = {sub.student_id: sub for sub in subs}
+    try:
+        futures = {executor.submit(execute_job, job): job["id"] for job in jobs}
+        bar = tqdm(as_completed(futures), total=len(futures), desc=f"running {lab.week} ({workers if not scheduler else 'dask'})",
+                   unit="nb", disable=not progress, dynamic_ncols=True)
+        for future in bar:
+            sid = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # a worker lost: the serial pass executes this one itself
+                by_id[sid].notes.append(f"parallel run failed ({type(exc).__name__}); graded serially")
+                continue
+            PRECOMPUTED[result["key"]] = result
+            seconds[sid] = float(result["report"].get("seconds", 0.0))
+    finally:
+        executor.shutdown(wait=True)
+        if client is not None:
+            client.close()
+    return seconds
+
+
+def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, feedback: bool = True,
+          workers: int | None = None, scheduler: str | None = None) -> BatchResult:
+    """Grade every student folder under `submissions`. With workers > 1 (default: one per core) or a
+    Dask `scheduler` address, notebooks execute concurrently; the gradebook is written by this
+    process alone, one submission after another."""
     started = time.monotonic()
+    workers = workers or default_workers()
     release_path = course.ensure_released(lab)
     release_nb = notebooks.read(release_path)
     release_ids = {notebooks.grade_id(c) for c in release_nb.cells if notebooks.grade_id(c)}
     subs = collect(Path(submissions), release_ids)
-    seconds: dict[str, float] = {}
-    bar = tqdm(subs, desc=f"grading {lab.week}", unit="nb", disable=not progress, dynamic_ncols=True)
-    for sub in bar:
-        bar.set_postfix_str(sub.folder[:24])
+    staged = []
+    for sub in subs:
         if _stage(course, lab, release_nb, sub):
-            seconds[sub.student_id] = _autograde(course, lab, sub)
+            staged.append(sub)
         else:
             _zero_submission(course, lab, sub.student_id)
+    seconds: dict[str, float] = {}
+    if staged and (workers > 1 or scheduler):
+        seconds = precompute(course, lab, staged, workers, scheduler, progress)
+    try:
+        bar = tqdm(staged, desc=f"grading {lab.week}", unit="nb", disable=not progress, dynamic_ncols=True)
+        for sub in bar:
+            bar.set_postfix_str(sub.folder[:24])
+            seconds[sub.student_id] = seconds.get(sub.student_id, 0.0) + _autograde(course, lab, sub)
+    finally:
+        PRECOMPUTED.clear()
     if feedback:
         for sub in subs:
             if course.autograded_notebook(lab, sub.student_id).exists():
@@ -199,6 +262,7 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True,
 
     result.figure = summary_figure(result)
     result.seconds = time.monotonic() - started
+    result.workers = workers if not scheduler else 0
     (course.root / "reports").mkdir(exist_ok=True)
     (course.root / "reports" / f"{lab.week}-problems.json").write_text(
         json.dumps({s.folder: s.notes for s in result.students if s.notes}, indent=1, ensure_ascii=False))

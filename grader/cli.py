@@ -51,7 +51,8 @@ def cmd_grade(args) -> int:
 
     lab = find_lab(args.week)
     course = Course(Path(args.course))
-    result = grade(lab, Path(args.submissions), course, progress=not args.quiet, feedback=not args.no_feedback)
+    result = grade(lab, Path(args.submissions), course, progress=not args.quiet, feedback=not args.no_feedback,
+                   workers=args.workers, scheduler=args.scheduler)
     print(table(result))
     print()
     print(summary(result))
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     g = add("grade", cmd_grade, "grade every <submissions>/<student>/*.ipynb", week_required=True)
     g.add_argument("submissions", help="folder with one sub-folder per student")
     g.add_argument("--no-feedback", action="store_true")
+    g.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: one per core)")
+    g.add_argument("--scheduler", default=None, help="a Dask scheduler address (tcp://host:8786) to run notebooks on")
     add("feedback", cmd_feedback, "regenerate feedback HTML", week_required=True)
     add("export", cmd_export, "write grades.csv from the gradebook", week=False)
     add("check", cmd_check, "prove a lab healthy through the real grading path", course=False)

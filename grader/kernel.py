@@ -29,6 +29,16 @@ MAX_OUTPUT_CHARS_PER_CELL = 1 << 20
 BRIDGE_SOURCE = Path(bridge.__file__).read_text(encoding="utf-8")
 
 
+def _zmq_context() -> zmq.Context:
+    """One context per grader process, never terminated: a context's finaliser waits for unsent
+    messages to a dead kernel forever, so per-kernel contexts can hang a worker at garbage
+    collection. LINGER 0 drops such messages when a socket closes."""
+    ctx = zmq.Context.instance()
+    ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    ctx.setsockopt(zmq.LINGER, 0)
+    return ctx
+
+
 class KernelDied(RuntimeError):
     pass
 
@@ -54,7 +64,6 @@ class StudentKernel:
         self.proc: subprocess.Popen | None = None
         self.client: BlockingKernelClient | None = None
         self._bridge_loaded = False
-        self._ctx: zmq.Context | None = None
         self._log = None
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -70,9 +79,7 @@ class StudentKernel:
         self._log = tempfile.TemporaryFile()  # the kernel's own stdout/stderr, kept out of its reach
         self.proc = subprocess.Popen(sandbox_argv(argv, self.spec), stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._ctx = zmq.Context()
-        self._ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        self.client = BlockingKernelClient(context=self._ctx)
+        self.client = BlockingKernelClient(context=_zmq_context())
         self.client.load_connection_info(json.loads(conn.read_text()))
         self.client.start_channels(hb=False)  # liveness is proc.poll(); the heartbeat races a slow start
         deadline = time.monotonic() + self.start_timeout
@@ -113,13 +120,11 @@ class StudentKernel:
                     break
                 except subprocess.TimeoutExpired:
                     continue
-        if self._ctx is not None:
-            self._ctx.destroy(linger=0)
         if self._log is not None:
             self._log.close()
         if self.spec.share_dir:
             shutil.rmtree(self.spec.share_dir, ignore_errors=True)
-        self.proc = self.client = self._ctx = self._log = None
+        self.proc = self.client = self._log = None
         self._bridge_loaded = False
 
     def interrupt(self, grace: float = 5.0) -> bool:

@@ -8,6 +8,9 @@ list`, a manual `nbgrader autograde`) grades exactly as `make grade` does.
 
 from __future__ import annotations
 
+import os
+from dataclasses import asdict
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -21,7 +24,7 @@ from nbgrader.preprocessors import (
 from traitlets import Bool, Dict, Float, Integer, List, Unicode
 from traitlets.config import Config
 
-from .execute import Limits, report_dict, run_submission
+from .execute import Limits, apply_precomputed, report_dict, run_submission
 from .labs import SHARED
 from .notebooks import hidden_line_ranges, is_test_cell, strip_hidden_tests
 
@@ -37,10 +40,21 @@ class TrustedExecute(NbGraderPreprocessor):
     threads = Integer(2, help="torch/BLAS threads in the student's kernel").tag(config=True)
     readonly_paths = List(Unicode(), help="extra host paths the kernel may read").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def job_settings(self, workers: int = 1) -> dict:
+        """Limits, read-only paths and parameters as plain data, for `execute.execute_job`."""
+        cores = os.cpu_count() or 2
         limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.notebook_timeout,
-                        call_seconds=self.call_timeout, memory_bytes=self.memory_mb << 20, threads=self.threads)
-        nb, report = run_submission(nb, limits, [str(SHARED), *self.readonly_paths], dict(self.parameters))
+                        call_seconds=self.call_timeout, memory_bytes=self.memory_mb << 20,
+                        threads=max(1, min(self.threads, cores // max(workers, 1))))
+        return {"limits": asdict(limits), "readonly_paths": list(self.readonly_paths), "parameters": dict(self.parameters)}
+
+    def preprocess(self, nb, resources):
+        done = apply_precomputed(nb, dict(self.parameters))
+        if done is not None:  # executed by a batch worker on exactly this code (see execute.py)
+            return done, resources
+        settings = self.job_settings()
+        nb, report = run_submission(nb, Limits(**settings["limits"]), [str(SHARED), *settings["readonly_paths"]],
+                                    settings["parameters"])
         nb.metadata["llm901"] = report_dict(report)
         return nb, resources
 
