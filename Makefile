@@ -22,7 +22,7 @@ export MPLCONFIGDIR := $(CURDIR)/build/cache/matplotlib
 export MPLBACKEND := Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv demo test test-fast lint lab validate release student check grade feedback export new-week clean
+.PHONY: help venv demo test lint lab validate release student check grade feedback export bench new-week clean
 
 help:
 	@echo "make demo      release w02-1, grade the bundled sample submissions, print the table"
@@ -33,6 +33,7 @@ help:
 	@echo "make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=build/course] [WORKERS=N] [SCHEDULER=tcp://...]"
 	@echo "make feedback WEEK=w02-1 | make export"
 	@echo "make new-week WEEK=w03-2 SLUG=diffusion-lm"
+	@echo "make bench [WEEK=w02-1 N=40]   grading speed vs plain nbgrader -> bench/results.md"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -77,6 +78,9 @@ feedback: $(STAMP)
 
 export: $(STAMP)
 	$(BIN)/llm901-grader export --course $(COURSE)
+
+bench: $(STAMP)
+	$(BIN)/python -m llm901_grader.bench --week $(or $(WEEK),w02-1) -n $(or $(N),40)
 
 new-week: $(STAMP)
 	@test -n "$(WEEK)" -a -n "$(SLUG)" || { echo "usage: make new-week WEEK=w03-2 SLUG=diffusion-lm"; exit 2; }

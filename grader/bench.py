@@ -1,0 +1,178 @@
+"""`make bench`: how fast the grader is against plain nbgrader, on synthetic submissions of one lab.
+
+Modes, each in its own process so that its peak memory can be read off:
+  bare       the notebooks executed with papermill, one after another (their own compute)
+  nbgrader   stock `nbgrader autograde` (its Execute, no sandbox, no judge), serial
+  serial     our grader, one notebook at a time
+  parallel   our grader, one worker per core
+  dask       our grader on a 2-worker LocalCluster
+Every mode grades the same N submissions (a mix of correct, wrong and unanswered ones, with
+FAST=True injected for the modes that do not inject it themselves). The numbers are ratios from
+one run on one machine, not promises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import notebooks
+from .labs import BUILD, find_lab
+from .samples import answered, answers
+
+MODES = ("bare", "nbgrader", "serial", "parallel", "dask")
+
+
+def make_submissions(lab, out: Path, n: int) -> None:
+    """n submissions cycling through correct, one answer wrong, half unanswered, untouched."""
+    ids = list(answers(lab))
+    kinds = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            nb = answered(lab)
+        elif kind == 1:
+            nb = answered(lab, replace={ids[i % len(ids)]: answers(lab)[ids[i % len(ids)]].replace("return", "return 0 *", 1)})
+        elif kind == 2:
+            nb = answered(lab, keep_unanswered=set(ids[len(ids) // 2 :]))
+        else:
+            nb = notebooks.read(lab.student)
+        kinds.append(kind)
+        notebooks.write(nb, out / f"student{i:03d}" / "lab.ipynb")
+
+
+def _peak_mb() -> dict:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"grader_mb": round(own), "largest_child_mb": round(children)}
+
+
+def run_mode(mode: str, week: str, subs: Path, work: Path) -> dict:
+    lab = find_lab(week)
+    started = time.monotonic()
+    scores: dict[str, float] = {}
+    if mode == "bare":
+        import papermill
+
+        from .execute import inject_parameters
+
+        for path in sorted(subs.glob("*/lab.ipynb")):
+            nb = inject_parameters(notebooks.read(path), {"FAST": True, "SEED": 0})
+            tmp = work / "bare" / path.parent.name / "in.ipynb"
+            notebooks.write(nb, tmp)
+            try:
+                papermill.execute_notebook(str(tmp), str(tmp.with_name("out.ipynb")), progress_bar=False,
+                                           log_output=False, kernel_name="python3")
+            except Exception:
+                pass  # unanswered cells raise; the compute until then is what is measured
+    elif mode == "nbgrader":
+        from .course import Course
+        from .execute import inject_parameters
+
+        course = Course(work / "stock")
+        course.release(lab)
+        # stock configuration: nbgrader's own autograde preprocessors
+        (course.root / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.course_id = 'llm901'\n"
+                                                          f"c.CourseDirectory.root = {str(course.root)!r}\n")
+        for path in sorted(subs.glob("*/lab.ipynb")):
+            nb = inject_parameters(notebooks.read(path), {"FAST": True, "SEED": 0})
+            notebooks.write(nb, course.submitted_notebook(lab, path.parent.name))
+        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", lab.week, "--force"],
+                       cwd=course.root, check=False, capture_output=True)
+        from nbgrader.api import Gradebook
+
+        with Gradebook(course.gradebook_url, "llm901") as gb:
+            for sub in gb.assignment_submissions(lab.week):
+                scores[sub.student.id] = float(sub.score)
+    else:
+        from .batch import grade
+        from .course import Course
+
+        course = Course(work / mode)
+        course.release(lab)
+        kwargs: dict = {"workers": 1} if mode == "serial" else {"workers": os.cpu_count() or 2}
+        cluster = None
+        if mode == "dask":
+            from distributed import LocalCluster
+
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            kwargs = {"scheduler": cluster.scheduler_address}
+        try:
+            result = grade(lab, subs, course, progress=False, feedback=False, **kwargs)
+        finally:
+            if cluster is not None:
+                cluster.close()
+        scores = {s.folder: s.score for s in result.students}
+    return {"mode": mode, "seconds": round(time.monotonic() - started, 1), "scores": scores, **_peak_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m llm901_grader.bench", description=__doc__)
+    parser.add_argument("--week", default="w02-1")
+    parser.add_argument("-n", type=int, default=40)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--out", default="bench/results.md")
+    parser.add_argument("--run-mode", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run_mode:  # a child process: one mode, JSON on stdout
+        print(json.dumps(run_mode(args.run_mode, args.week, Path(args.work) / "subs", Path(args.work))))
+        return 0
+
+    lab = find_lab(args.week)
+    work = BUILD / "bench"
+    if work.exists():
+        shutil.rmtree(work)
+    make_submissions(lab, work / "subs", args.n)
+    rows = []
+    for mode in args.modes.split(","):
+        print(f"bench: {mode} ...", flush=True)
+        out = subprocess.run([sys.executable, "-m", "llm901_grader.bench", "--week", args.week, "--run-mode", mode,
+                              "--work", str(work)], capture_output=True, text=True)
+        if out.returncode != 0:
+            print(out.stderr[-2000:])
+            continue
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    by = {r["mode"]: r for r in rows}
+    n = args.n
+    bare = by.get("bare", {}).get("seconds")
+    lines = [
+        f"# Grading benchmark: {lab.week}, {n} synthetic submissions",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}; run {time.strftime('%Y-%m-%d')} by `make bench`.",
+        "",
+        "| mode | wall time (s) | submissions / min | overhead / submission above bare (s) | grader peak (MB) | largest child peak (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        overhead = f"{(r['seconds'] - bare) / n:.2f}" if bare is not None and r["mode"] != "bare" else "–"
+        lines.append(f"| {r['mode']} | {r['seconds']} | {60 * n / max(r['seconds'], 1e-9):.1f} | {overhead} | "
+                     f"{r['grader_mb']} | {r['largest_child_mb']} |")
+    if "nbgrader" in by and "parallel" in by:
+        lines += ["", f"Speed-up of `parallel` over stock serial nbgrader: {by['nbgrader']['seconds'] / by['parallel']['seconds']:.2f}×."]
+    if "serial" in by:
+        same = all(by[m]["scores"] == by["serial"]["scores"] for m in ("parallel", "dask") if m in by)
+        lines.append(f"Scores of parallel and Dask runs identical to our serial run: {'yes' if same else 'NO'}.")
+    if "nbgrader" in by and "serial" in by:
+        ours, stock = by["serial"]["scores"], by["nbgrader"]["scores"]
+        differ = sorted(k for k in ours if abs(ours[k] - stock.get(k, -1)) > 1e-9)
+        lines.append(f"Students whose score differs between stock nbgrader and ours: {len(differ)} "
+                     "(expected 0 for honest submissions).")
+    text = "\n".join(lines) + "\n"
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
