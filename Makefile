@@ -22,7 +22,7 @@ export MPLCONFIGDIR := $(CURDIR)/build/cache/matplotlib
 export MPLBACKEND := Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv demo test lint lab validate release student check grade feedback export bench new-week clean
+.PHONY: help venv demo test lint data lab validate release student check grade feedback export bench new-week clean
 
 help:
 	@echo "make demo      release w02-1, grade the bundled sample submissions, print the table"
@@ -33,6 +33,7 @@ help:
 	@echo "make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=build/course] [WORKERS=N] [SCHEDULER=tcp://...]"
 	@echo "make feedback WEEK=w02-1 | make export"
 	@echo "make new-week WEEK=w03-2 SLUG=diffusion-lm"
+	@echo "make data      build the toy data sets into build/data and verify them against data_manifests/"
 	@echo "make bench [WEEK=w02-1 N=40]   grading speed vs plain nbgrader -> bench/results.md"
 
 venv: $(STAMP)
@@ -78,6 +79,9 @@ feedback: $(STAMP)
 
 export: $(STAMP)
 	$(BIN)/llm901-grader export --course $(COURSE)
+
+data: $(STAMP)
+	$(BIN)/python -m llm901_shared.data build
 
 bench: $(STAMP)
 	$(BIN)/python -m llm901_grader.bench --week $(or $(WEEK),w02-1) -n $(or $(N),40)
