@@ -183,9 +183,10 @@ def default_workers() -> int:
 
 
 def precompute(course: Course, lab: Lab, subs: list[Submission], workers: int, scheduler: str | None,
-               progress: bool) -> dict[str, float]:
-    """Execute staged submissions concurrently (local processes, or Dask workers at `scheduler`) and
-    leave the results in execute.PRECOMPUTED for the serial nbgrader pass. Returns seconds per student."""
+               progress: bool, on_result=None) -> dict[str, float]:
+    """Execute staged submissions concurrently (local processes, or Dask workers at `scheduler`),
+    leave each result in execute.PRECOMPUTED and call `on_result(submission)` as it arrives, so that
+    nbgrader records it while the workers go on. Returns seconds per student."""
     from .preprocessors import TrustedExecute
 
     settings = TrustedExecute(config=course.config).job_settings(workers=workers)
@@ -218,6 +219,8 @@ def precompute(course: Course, lab: Lab, subs: list[Submission], workers: int, s
                 continue
             PRECOMPUTED[result["key"]] = result
             seconds[sid] = float(result["report"].get("seconds", 0.0))
+            if on_result is not None:
+                on_result(by_id[sid])
     finally:
         executor.shutdown(wait=True)
         if client is not None:
@@ -242,20 +245,27 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
             staged.append(sub)
         else:
             _zero_submission(course, lab, sub.student_id)
+    recorded: dict[str, float] = {}
+
+    def record(sub: Submission) -> None:
+        """nbgrader's autograde (gradebook writes) and feedback, in this process only."""
+        recorded[sub.student_id] = _autograde(course, lab, sub)
+        if feedback and course.autograded_notebook(lab, sub.student_id).exists():
+            course.api.generate_feedback(lab.week, sub.student_id, force=True)
+
     seconds: dict[str, float] = {}
-    if staged and (workers > 1 or scheduler):
-        seconds = precompute(course, lab, staged, workers, scheduler, progress)
     try:
-        bar = tqdm(staged, desc=f"grading {lab.week}", unit="nb", disable=not progress, dynamic_ncols=True)
+        if staged and (workers > 1 or scheduler):
+            seconds = precompute(course, lab, staged, workers, scheduler, progress, on_result=record)
+        rest = [sub for sub in staged if sub.student_id not in recorded]  # serial, or lost by a worker
+        bar = tqdm(rest, desc=f"grading {lab.week}", unit="nb", disable=not progress or not rest, dynamic_ncols=True)
         for sub in bar:
             bar.set_postfix_str(sub.folder[:24])
-            seconds[sub.student_id] = seconds.get(sub.student_id, 0.0) + _autograde(course, lab, sub)
+            record(sub)
     finally:
         PRECOMPUTED.clear()
-    if feedback:
-        for sub in subs:
-            if course.autograded_notebook(lab, sub.student_id).exists():
-                course.api.generate_feedback(lab.week, sub.student_id, force=True)
+    for sid, spent in recorded.items():
+        seconds[sid] = seconds.get(sid, 0.0) + spent
     result = collect_results(course, lab, subs, seconds)
     result.csv = export_csv(course)
     from .report import summary_figure
