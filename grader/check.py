@@ -34,29 +34,31 @@ class CheckResult:
         return not self.failures
 
 
+def _secret_lines(nb, begin: str, end: str, cells) -> list[str]:
+    """Distinctive lines between `begin` and `end` markers that appear nowhere else in the notebook
+    (a line that is also in the visible text, like a seeded generator, gives nothing away)."""
+    inside_lines, outside_lines = [], set()
+    for cell in nb.cells:
+        inside = False
+        for ln in cell.source.splitlines():
+            if begin in ln:
+                inside = True
+            elif end in ln:
+                inside = False
+            elif inside and cell in cells:
+                inside_lines.append(ln.strip())
+            else:
+                outside_lines.add(ln.strip())
+    return [ln for ln in inside_lines if len(ln) >= 24 and not ln.startswith("#") and ln not in outside_lines]
+
+
 def hidden_test_lines(nb) -> list[str]:
-    """Distinctive lines of the hidden blocks (short ones like `)` would match anything)."""
-    lines = []
-    for cell in notebooks.test_cells(nb):
-        src = cell.source.splitlines()
-        for a, b in notebooks.hidden_line_ranges(cell.source):
-            lines += [ln.strip() for ln in src[a : b - 1] if len(ln.strip()) >= 24 and not ln.strip().startswith("#")]
-    return lines
+    return _secret_lines(nb, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", notebooks.test_cells(nb))
 
 
 def solution_lines(nb) -> list[str]:
-    lines = []
-    for cell in nb.cells:
-        if notebooks.is_solution_cell(cell):
-            inside = False
-            for ln in cell.source.splitlines():
-                if "### BEGIN SOLUTION" in ln:
-                    inside = True
-                elif "### END SOLUTION" in ln:
-                    inside = False
-                elif inside and len(ln.strip()) >= 24 and not ln.strip().startswith("#"):
-                    lines.append(ln.strip())
-    return lines
+    return _secret_lines(nb, "### BEGIN SOLUTION", "### END SOLUTION",
+                         [c for c in nb.cells if notebooks.is_solution_cell(c)])
 
 
 def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False) -> CheckResult:
