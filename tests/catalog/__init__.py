@@ -1,0 +1,10 @@
+"""Catalogs of realistic wrong implementations, one module per lab: `tests/catalog/wNN_K.py`.
+
+Each module defines `WRONG_IMPLEMENTATIONS`, a list of dicts:
+    name    short id of the mistake
+    cell    grade_id of the answer cell it replaces (one graded function per answer cell)
+    why     the mistake in one line, as a student would make it
+    source  the complete replacement source of that cell
+    loses   grade_ids of the test cells that must fail with it
+`tests/test_catalogs.py` proves every entry loses those points (see its docstring for how).
+"""
