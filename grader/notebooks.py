@@ -157,6 +157,8 @@ def rebuild_onto_release(release: NotebookNode, submitted: NotebookNode) -> Rebu
     extras_after: dict[str | None, list[NotebookNode]] = {}
     release_ids = {grade_id(c) for c in release.cells if grade_id(c)}
     solution_ids = {grade_id(c) for c in release.cells if is_solution_cell(c)}
+    # provided cells without nbgrader metadata, recognised by their cell id or unchanged text
+    provided = {c.get("id") for c in release.cells if c.get("id")}, {c.get("source", "") for c in release.cells}
     notes: list[str] = []
     seen_counts: dict[str, int] = {}
     anchor: str | None = None
@@ -168,6 +170,8 @@ def rebuild_onto_release(release: NotebookNode, submitted: NotebookNode) -> Rebu
             anchor = gid
         elif gid in release_ids:
             anchor = gid  # a locked or test cell: the release's copy is used
+        elif cell.get("id") in provided[0] or cell.get("source", "") in provided[1]:
+            continue  # the release's own copy is used
         elif cell.get("cell_type") == "code" and cell.get("source", "").strip():
             extra = nbformat.v4.new_code_cell(cell["source"])
             extra.metadata = nbformat.from_dict({})

@@ -1,5 +1,7 @@
 """Submissions are laid onto the release: what students edit outside their answers does not count."""
 
+import copy
+
 import nbformat
 
 from llm901_grader import notebooks
@@ -79,3 +81,12 @@ def test_normalise_drops_outputs_and_metadata():
 def test_free_names():
     src = "import torch\nfrom math import pi\nx = torch.ones(2)\ndef h(a):\n    return a + k\nassert f(x) == [y for y in z]\n"
     assert free_names(src) == {"k", "f", "z"}
+
+
+def test_provided_cells_without_metadata_are_not_duplicated():
+    rel = release()
+    rel.cells.insert(1, nbformat.v4.new_code_cell("FAST = False"))
+    sub = copy.deepcopy(rel)
+    sub.cells[2].source = "def f(x):\n    return 2 * x"
+    rebuilt = notebooks.rebuild_onto_release(rel, sub)
+    assert [c.source for c in rebuilt.notebook.cells].count("FAST = False") == 1
