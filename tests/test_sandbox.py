@@ -87,14 +87,14 @@ PROBE_FS = """
     import json, os, sys
     paths = json.loads(sys.argv[1])
     out = {k: os.path.lexists(p) for k, p in paths.items()}  # False: not even visible
-    out["work_main"] = sorted(os.listdir("/work/main"))
+    out["work_main"] = sorted(os.listdir(sys.argv[2]))  # the checkout: only its venv may show
     out["root_listing"] = sorted(os.listdir("/"))
     print(json.dumps(out))
 """
 
 
 def run_probe_fs(spec: SandboxSpec, paths: dict[str, str], mode: str | None = None):
-    argv = sandbox_argv([sys.executable, "-c", textwrap.dedent(PROBE_FS), json.dumps(paths)], spec, mode=mode)
+    argv = sandbox_argv([sys.executable, "-c", textwrap.dedent(PROBE_FS), json.dumps(paths), str(REPO)], spec, mode=mode)
     return last_json(subprocess.run(argv, capture_output=True, text=True, timeout=60))
 
 
