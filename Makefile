@@ -22,7 +22,7 @@ export MPLCONFIGDIR := $(CURDIR)/build/cache/matplotlib
 export MPLBACKEND := Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv demo test lint data lab validate release student check grade feedback export bench new-week clean
+.PHONY: help venv demo test lint data models lab validate release student check grade feedback export bench new-week clean
 
 help:
 	@echo "make demo      release w02-1, grade the bundled sample submissions, print the table"
@@ -34,6 +34,7 @@ help:
 	@echo "make feedback WEEK=w02-1 | make export"
 	@echo "make new-week WEEK=w03-2 SLUG=diffusion-lm"
 	@echo "make data      build the toy data sets into build/data and verify them against data_manifests/"
+	@echo "make models    retrain the tiny target/draft LMs into shared/assets/models (about 12-20 min)"
 	@echo "make bench [WEEK=w02-1 N=40]   grading speed vs plain nbgrader -> bench/results.md"
 
 venv: $(STAMP)
@@ -82,6 +83,9 @@ export: $(STAMP)
 
 data: $(STAMP)
 	$(BIN)/python -m llm901_shared.data build
+
+models: $(STAMP)
+	$(BIN)/python -m llm901_shared.pretrained train
 
 bench: $(STAMP)
 	$(BIN)/python -m llm901_grader.bench --week $(or $(WEEK),w02-1) -n $(or $(N),40)
