@@ -41,6 +41,8 @@ class GPTConfig:
     n_head: int = 4
     n_embd: int = 64
     mlp_ratio: int = 4
+    mlp: str = "gelu"  # "gelu" (GPT-2: down(gelu(up x))) or "swiglu" (Llama: down(silu(gate x) * up x))
+    mlp_hidden: int | None = None  # width of the MLP's hidden layer; None -> mlp_ratio * n_embd
     block_size: int = 1024  # longest sequence; only "learned" position embeddings need it
     pos_emb: str = "none"  # "none" (NoPE unless a position hook is set) or "learned" (absolute)
     norm: str = "layernorm"  # "layernorm" or "rmsnorm"
@@ -58,6 +60,7 @@ class GPTConfig:
         assert self.pos_emb in ("none", "learned"), self.pos_emb
         assert self.norm in ("layernorm", "rmsnorm"), self.norm
         assert self.attn_impl in ("math", "sdpa"), self.attn_impl
+        assert self.mlp in ("gelu", "swiglu"), self.mlp
 
 
 def make_norm(cfg: GPTConfig) -> nn.Module:
@@ -103,14 +106,21 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
+    """GELU MLP (GPT-2) or SwiGLU (Llama), as `cfg.mlp` says; hidden width `cfg.mlp_hidden`."""
+
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        self.up = nn.Linear(cfg.n_embd, cfg.mlp_ratio * cfg.n_embd, bias=cfg.bias)
-        self.down = nn.Linear(cfg.mlp_ratio * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        hidden = cfg.mlp_hidden or cfg.mlp_ratio * cfg.n_embd
+        self.swiglu = cfg.mlp == "swiglu"
+        if self.swiglu:
+            self.gate = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
+        self.up = nn.Linear(cfg.n_embd, hidden, bias=cfg.bias)
+        self.down = nn.Linear(hidden, cfg.n_embd, bias=cfg.bias)
         self.dropout = cfg.dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.dropout(self.down(F.gelu(self.up(x))), p=self.dropout, training=self.training)
+        h = F.silu(self.gate(x)) * self.up(x) if self.swiglu else F.gelu(self.up(x))
+        return F.dropout(self.down(h), p=self.dropout, training=self.training)
 
 
 class Block(nn.Module):
