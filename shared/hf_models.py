@@ -93,11 +93,10 @@ def _make(model_cls, config, seed: int):
     return model.eval()
 
 
-def tiny_llama(seed: int = 0, **overrides):
-    """LlamaForCausalLM: 2 layers, hidden 64, 4 query heads and 2 key/value heads of size 16, SwiGLU 128."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    kw = {
+def _dense_decoder(overrides: dict) -> dict:
+    """The shape Llama and Qwen3 share here: 2 layers, hidden 64, 4 query and 2 key/value heads of size
+    16, SwiGLU 128, explicit plain RoPE, eager attention; `overrides` win."""
+    return {
         **_common(overrides.get("hidden_size", 64)),
         "hidden_size": 64,
         "intermediate_size": 128,
@@ -109,34 +108,23 @@ def tiny_llama(seed: int = 0, **overrides):
         "rope_parameters": dict(ROPE),
         "rms_norm_eps": 1e-6,
         "attention_bias": False,
-        "mlp_bias": False,
         "attn_implementation": "eager",
         **overrides,
     }
-    return _make(LlamaForCausalLM, LlamaConfig(**kw), seed)
+
+
+def tiny_llama(seed: int = 0, **overrides):
+    """LlamaForCausalLM: 2 layers, hidden 64, 4 query heads and 2 key/value heads of size 16, SwiGLU 128."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    return _make(LlamaForCausalLM, LlamaConfig(**_dense_decoder({"mlp_bias": False, **overrides})), seed)
 
 
 def tiny_qwen3(seed: int = 0, **overrides):
     """Qwen3ForCausalLM: as `tiny_llama`, plus QK-norm (RMSNorm over each head's q and k before RoPE)."""
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    kw = {
-        **_common(overrides.get("hidden_size", 64)),
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "head_dim": 16,
-        "max_position_embeddings": MAX_POSITIONS,
-        "rope_parameters": dict(ROPE),
-        "rms_norm_eps": 1e-6,
-        "use_sliding_window": False,
-        "attention_bias": False,
-        "attn_implementation": "eager",
-        **overrides,
-    }
-    return _make(Qwen3ForCausalLM, Qwen3Config(**kw), seed)
+    return _make(Qwen3ForCausalLM, Qwen3Config(**_dense_decoder({"use_sliding_window": False, **overrides})), seed)
 
 
 def tiny_mixtral(seed: int = 0, **overrides):
