@@ -137,7 +137,7 @@ def test_hidden_paths(share: Path, tmp_path: Path):
         assert out[key] is False, key
     assert out["share"] is True
     assert out["work_main"] == [".venv"]  # the venv only: no notebooks, no grader, no submissions
-    assert "work" in out["root_listing"] and "home" in out["root_listing"]
+    assert REPO.parts[1] in out["root_listing"] and "home" in out["root_listing"]
 
 
 @strict_only
