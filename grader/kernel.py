@@ -143,7 +143,8 @@ class StudentKernel:
         return False
 
     # --- running code -------------------------------------------------------------------------
-    def execute(self, code: str, timeout: float, silent: bool = False) -> CellRun:
+    def execute(self, code: str, timeout: float, silent: bool = False,
+                max_chars: int = MAX_OUTPUT_CHARS_PER_CELL) -> CellRun:
         """Run one cell's code; outputs are returned as nbformat outputs, bounded in number and size."""
         if not self.alive():
             raise KernelDied("the kernel is not running")
@@ -181,7 +182,7 @@ class StudentKernel:
             if kind == "error":
                 run.status = "error"
             size = len(json.dumps(msg["content"]))
-            if len(run.outputs) >= MAX_OUTPUTS_PER_CELL or chars + size > MAX_OUTPUT_CHARS_PER_CELL:
+            if len(run.outputs) >= MAX_OUTPUTS_PER_CELL or chars + size > max_chars:
                 run.truncated = True
                 continue
             chars += size
@@ -211,7 +212,8 @@ class StudentKernel:
             "del _llm901\n"
             + ("del _src\n" if source else "")
         )
-        run = self.execute(code, timeout=timeout, silent=True)
+        # a reply may carry tensors up to the bridge's own limit (base64 and JSON around it)
+        run = self.execute(code, timeout=timeout, silent=True, max_chars=2 * bridge.MAX_BYTES)
         if run.status == "timeout":
             raise KernelTimeout(f"no answer within {timeout:.0f} s")
         if run.status == "died":
