@@ -34,7 +34,7 @@ class CheckResult:
         return not self.failures
 
 
-def _secret_lines(nb, begin: str, end: str, cells) -> list[str]:
+def _secret_lines(nb, begin: str, end: str, counts) -> list[str]:
     """Distinctive lines between `begin` and `end` markers that appear nowhere else in the notebook
     (a line that is also in the visible text, like a seeded generator, gives nothing away)."""
     inside_lines, outside_lines = [], set()
@@ -45,7 +45,7 @@ def _secret_lines(nb, begin: str, end: str, cells) -> list[str]:
                 inside = True
             elif end in ln:
                 inside = False
-            elif inside and cell in cells:
+            elif inside and counts(cell):
                 inside_lines.append(ln.strip())
             else:
                 outside_lines.add(ln.strip())
@@ -53,12 +53,11 @@ def _secret_lines(nb, begin: str, end: str, cells) -> list[str]:
 
 
 def hidden_test_lines(nb) -> list[str]:
-    return _secret_lines(nb, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", notebooks.test_cells(nb))
+    return _secret_lines(nb, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", notebooks.is_test_cell)
 
 
 def solution_lines(nb) -> list[str]:
-    return _secret_lines(nb, "### BEGIN SOLUTION", "### END SOLUTION",
-                         [c for c in nb.cells if notebooks.is_solution_cell(c)])
+    return _secret_lines(nb, "### BEGIN SOLUTION", "### END SOLUTION", notebooks.is_solution_cell)
 
 
 def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False) -> CheckResult:

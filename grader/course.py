@@ -6,8 +6,6 @@ autograded/, feedback/, gradebook.db, plus nbgrader_config.py so the nbgrader CL
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import shutil
@@ -115,9 +113,8 @@ def build_zip(course: Course, lab: Lab, out_dir: Path | None = None) -> Path:
     wheel_dir = BUILD / "wheel"
     if wheel_dir.exists():
         shutil.rmtree(wheel_dir)
-    with contextlib.redirect_stdout(io.StringIO()):
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                        "-w", str(wheel_dir), str(REPO)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(wheel_dir), str(REPO)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     release_dir = course.release_notebook(lab).parent
     target = out_dir / f"{lab.name}.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
