@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     lab = find_lab(args.week)
+    load_before = os.getloadavg()[0]
     work = BUILD / "bench"
     if work.exists():
         shutil.rmtree(work)
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# Grading benchmark: {lab.week}, {n} synthetic submissions",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}; run {time.strftime('%Y-%m-%d')} by `make bench`.",
+        f"{platform.platform()}; run {time.strftime('%Y-%m-%d')} by `make bench`; "
+        f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
         "",
         "| mode | wall time (s) | submissions / min | overhead / submission above bare (s) | grader peak (MB) | largest child peak (MB) |",
         "|---|---|---|---|---|---|",
