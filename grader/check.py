@@ -6,7 +6,9 @@
 4. the solution, graded with FAST=True like any submission, gets full marks;
 5. the untouched student notebook runs without crashing the grader and gets 0 on every test cell,
    each with a readable failure;
-6. feedback shows no hidden test text.
+6. feedback shows no hidden test text;
+7. given wrong implementations (the test suite passes the first entry of the lab's catalog), each,
+   graded in the same batch, gets 0 on every test cell it must lose.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def solution_lines(nb) -> list[str]:
     return _secret_lines(nb, "### BEGIN SOLUTION", "### END SOLUTION", notebooks.is_solution_cell)
 
 
-def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False) -> CheckResult:
+def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
+              wrong: list[dict] | None = None) -> CheckResult:
+    """`wrong`: catalog entries (dicts with name, cell, source, loses; see tests/catalog/__init__.py)."""
     res = CheckResult(lab)
     for path in (lab.solution, lab.student):
         if not path.exists():
@@ -92,8 +96,15 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False)
     notebooks.write(answered(lab), subs / "solution" / "solution.ipynb")
     (subs / "student").mkdir(parents=True)
     shutil.copy(lab.student, subs / "student" / "student.ipynb")
+    for i, entry in enumerate(wrong or []):
+        notebooks.write(answered(lab, replace={entry["cell"]: entry["source"]}), subs / f"wrong{i}" / "lab.ipynb")
     result = grade(lab, subs, course, progress=progress)
     by_id = {s.student_id: s for s in result.students}
+    for i, entry in enumerate(wrong or []):
+        kept = [t for t in entry["loses"] if by_id[f"wrong{i}"].tests.get(t, 0) > 0]
+        res.facts.append(f"wrong implementation {entry['name']}: {by_id[f'wrong{i}'].score:g}/{result.max_score:g}")
+        if kept:
+            res.failures.append(f"wrong implementation {entry['name']} keeps its points on {', '.join(kept)}")
     sol, stu = by_id["solution"], by_id["student"]
     res.facts.append(f"solution: {sol.score:g}/{sol.max_score:g} in {sol.seconds:.1f} s (FAST=True, graded)")
     res.facts.append(f"student:  {stu.score:g}/{stu.max_score:g} in {stu.seconds:.1f} s")

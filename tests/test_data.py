@@ -436,3 +436,17 @@ def test_kb_questions_and_tool(records):
     assert kb.lookup_tool("forest, near") == world.WORLD.near["forest"]
     for bad in ("Tom", "Tomm, age", "Tom, height", ""):
         assert kb.lookup_tool(bad).startswith("Error:")
+
+
+def test_token_blocks_are_the_tokenised_split_in_order(built, tok):
+    import torch
+
+    from llm901_shared.lm_data import random_batch, token_blocks
+
+    blocks = token_blocks("toystories", "validation", seq_len=32, max_blocks=20)
+    assert blocks.shape == (20, 33) and blocks.dtype == torch.long
+    first = data.load("toystories", "validation")[0]["text"]
+    ids = tok.encode(first, add_special_tokens=False) + [tok.eos_token_id]
+    assert blocks.flatten()[: len(ids)].tolist() == ids[: 20 * 33]
+    x, y = random_batch(blocks, 8, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (8, 32) and torch.equal(x[:, 1:], y[:, :-1])

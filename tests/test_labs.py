@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import catalog
 from llm901_grader import notebooks
 from llm901_grader.batch import grade
 from llm901_grader.check import check_lab, hidden_test_lines, solution_lines
@@ -23,7 +24,9 @@ LABS = all_labs()
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.week)
 def test_make_check(lab, tmp_path):
-    result = check_lab(lab, course_root=tmp_path / "course")
+    """`make check`, plus the first wrong implementation of the lab's catalog graded in the same batch
+    (the real pipeline; tests/test_catalogs.py judges every entry directly)."""
+    result = check_lab(lab, course_root=tmp_path / "course", wrong=catalog.entries(lab)[:1])
     print("\n".join(result.facts))
     assert result.ok, "\n".join(result.failures)
 
