@@ -2,7 +2,7 @@
 
 Each lab's catalog (`tests/catalog/wNN_K.py`, a list `WRONG_IMPLEMENTATIONS`) is checked two ways:
 - directly, every entry: the lab's answer cells are executed in-process with one of them replaced,
-  and the lab's test cells (hidden blocks included) are judged by the grader's own `judge_cell`
+  and the test cells it must lose (hidden blocks included) are judged by the grader's own `judge_cell`
   through `LocalStudent`, which passes values through the same plain-data codec as the kernel
   bridge. This is the grading path minus the kernel, so it runs in seconds per lab;
 - through the real pipeline, the first entry of each catalog, graded in the same batch as the lab's
@@ -58,6 +58,7 @@ def test_catalog_is_big_enough_and_solution_passes(lab):
 
 @pytest.mark.parametrize("lab,entry", ENTRIES, ids=lambda x: x["name"] if isinstance(x, dict) else x.week)
 def test_wrong_implementation_loses_points(lab, entry):
-    results = judge_locally(notebooks.read(lab.solution), student_namespace(lab, {entry["cell"]: entry["source"]}))
+    results = judge_locally(notebooks.read(lab.solution), student_namespace(lab, {entry["cell"]: entry["source"]}),
+                            only=set(entry["loses"]))  # the cells it must lose; the others cannot change that
     survived = [t for t in entry["loses"] if results.get(t)]
     assert not survived, f"{entry['name']} ({entry['why']}) passes {survived}"

@@ -1,0 +1,522 @@
+"""Wrong implementations for lab w01-2 (Mixtral sparse MoE, load balancing, multi-token prediction, self-speculation).
+
+Each entry replaces one solution cell of weeks/w01-2-moe-mtp/solution.ipynb:
+    name:   short identifier
+    cell:   grade_id of the solution cell that `source` replaces (the function of the same name)
+    why:    the mistake, as a student would make it
+    source: the complete replacement cell (a full function definition)
+    loses:  grade_ids of the test cells that must fail with this mistake (the other graded functions are correct;
+            a mistake in a function that others call also fails those functions' tests)
+"""
+
+WRONG_IMPLEMENTATIONS = [
+    # ---- topk_route (used by sparse_moe)
+    {
+        "name": "route_softmax_all_no_renorm",
+        "cell": "topk_route",
+        "why": "softmax over all E logits, then keeps the top-k probabilities without renormalising (Switch style)",
+        "source": """def topk_route(router_logits, k=2):
+    probs = torch.softmax(router_logits, dim=-1)
+    weights, indices = torch.topk(probs, k, dim=-1)
+    return indices, weights
+""",
+        "loses": ["test_topk_route", "test_sparse_moe"],
+    },
+    {
+        "name": "route_softmax_wrong_axis",
+        "cell": "topk_route",
+        "why": "softmax over the token axis (dim 0) instead of over the selected experts",
+        "source": """def topk_route(router_logits, k=2):
+    top_logits, indices = torch.topk(router_logits, k, dim=-1)
+    return indices, torch.softmax(top_logits, dim=0)
+""",
+        "loses": ["test_topk_route", "test_sparse_moe"],
+    },
+    {
+        "name": "route_normalise_logits",
+        "cell": "topk_route",
+        "why": "divides the two selected logits by their sum instead of taking a softmax",
+        "source": """def topk_route(router_logits, k=2):
+    top_logits, indices = torch.topk(router_logits, k, dim=-1)
+    return indices, top_logits / top_logits.sum(dim=-1, keepdim=True)
+""",
+        "loses": ["test_topk_route", "test_sparse_moe"],
+    },
+    {
+        "name": "route_bottom_k",
+        "cell": "topk_route",
+        "why": "sorts ascending and takes the first k, i.e. the k smallest logits",
+        "source": """def topk_route(router_logits, k=2):
+    order = torch.argsort(router_logits, dim=-1)
+    indices = order[:, :k]
+    return indices, torch.softmax(router_logits.gather(1, indices), dim=-1)
+""",
+        "loses": ["test_topk_route", "test_sparse_moe"],
+    },
+    # ---- swiglu_expert (used by sparse_moe)
+    {
+        "name": "swiglu_silu_on_up",
+        "cell": "swiglu_expert",
+        "why": "applies SiLU to the up branch W3 x instead of the gate branch W1 x",
+        "source": """def swiglu_expert(x, w1, w2, w3):
+    return F.linear(F.linear(x, w1) * F.silu(F.linear(x, w3)), w2)
+""",
+        "loses": ["test_swiglu_expert", "test_sparse_moe"],
+    },
+    {
+        "name": "swiglu_gelu",
+        "cell": "swiglu_expert",
+        "why": "uses GELU (GeGLU) instead of SiLU",
+        "source": """def swiglu_expert(x, w1, w2, w3):
+    return F.linear(F.gelu(F.linear(x, w1)) * F.linear(x, w3), w2)
+""",
+        "loses": ["test_swiglu_expert", "test_sparse_moe"],
+    },
+    {
+        "name": "swiglu_sigmoid_gate",
+        "cell": "swiglu_expert",
+        "why": "gates with sigmoid(W1 x) (GLU) instead of SiLU(W1 x) = W1 x * sigmoid(W1 x)",
+        "source": """def swiglu_expert(x, w1, w2, w3):
+    return F.linear(torch.sigmoid(F.linear(x, w1)) * F.linear(x, w3), w2)
+""",
+        "loses": ["test_swiglu_expert", "test_sparse_moe"],
+    },
+    # ---- group_by_expert (used by sparse_moe)
+    {
+        "name": "group_bincount_without_minlength",
+        "cell": "group_by_expert",
+        "why": "torch.bincount without minlength: counts is too short when the last experts get no token",
+        "source": """def group_by_expert(indices, n_experts):
+    k = indices.shape[1]
+    flat = indices.reshape(-1)
+    order = torch.argsort(flat, stable=True)
+    return order // k, order % k, torch.bincount(flat)
+""",
+        "loses": ["test_group_by_expert"],
+    },
+    {
+        "name": "group_slot_major_layout",
+        "cell": "group_by_expert",
+        "why": "flattens slot-major (indices.T) but decodes the position as if it were token-major",
+        "source": """def group_by_expert(indices, n_experts):
+    k = indices.shape[1]
+    flat = indices.T.reshape(-1)
+    order = torch.argsort(flat, stable=True)
+    return order // k, order % k, torch.bincount(flat, minlength=n_experts)
+""",
+        "loses": ["test_group_by_expert", "test_sparse_moe"],
+    },
+    {
+        "name": "group_sorted_by_token",
+        "cell": "group_by_expert",
+        "why": "returns the assignments in token order (no sort by expert), so the experts' blocks are wrong",
+        "source": """def group_by_expert(indices, n_experts):
+    n, k = indices.shape
+    flat = indices.reshape(-1)
+    order = torch.arange(n * k)
+    return order // k, order % k, torch.bincount(flat, minlength=n_experts)
+""",
+        "loses": ["test_group_by_expert", "test_sparse_moe"],
+    },
+    {
+        "name": "group_descending_tokens",
+        "cell": "group_by_expert",
+        "why": "sorts by expert with a key that reverses the token order inside each expert",
+        "source": """def group_by_expert(indices, n_experts):
+    n, k = indices.shape
+    flat = indices.reshape(-1)
+    key = flat * (n * k) + (n * k - 1 - torch.arange(n * k))
+    order = torch.argsort(key)
+    return order // k, order % k, torch.bincount(flat, minlength=n_experts)
+""",
+        "loses": ["test_group_by_expert"],
+    },
+    # ---- sparse_moe
+    {
+        "name": "moe_dense_all_experts",
+        "cell": "sparse_moe",
+        "why": "computes every expert on every token and multiplies by a dense weight matrix that is 0 off the top-k",
+        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
+    shape = x.shape
+    h = x.reshape(-1, shape[-1])
+    router_logits = h @ router_w.T
+    indices, weights = topk_route(router_logits, top_k)
+    dense = torch.zeros_like(router_logits).scatter(1, indices, weights.to(h.dtype))
+    out = torch.zeros_like(h)
+    for e in range(router_w.shape[0]):
+        out = out + dense[:, e:e + 1] * swiglu_expert(h, w1[e], w2[e], w3[e])
+    return out.reshape(shape), router_logits
+""",
+        "loses": ["test_sparse_moe"],
+    },
+    {
+        "name": "moe_no_routing_weights",
+        "cell": "sparse_moe",
+        "why": "adds the selected experts' outputs without multiplying by their routing weights",
+        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
+    shape = x.shape
+    h = x.reshape(-1, shape[-1])
+    router_logits = h @ router_w.T
+    indices, weights = topk_route(router_logits, top_k)
+    token_idx, slot_idx, counts = group_by_expert(indices, router_w.shape[0])
+    out = torch.zeros_like(h)
+    start = 0
+    for e, c in enumerate(counts.tolist()):
+        tok = token_idx[start:start + c]
+        start += c
+        if c:
+            out = out.index_add(0, tok, swiglu_expert(h[tok], w1[e], w2[e], w3[e]))
+    return out.reshape(shape), router_logits
+""",
+        "loses": ["test_sparse_moe"],
+    },
+    {
+        "name": "moe_index_copy_instead_of_add",
+        "cell": "sparse_moe",
+        "why": "writes each expert's output with index_copy, so the second expert of a token overwrites the first",
+        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
+    shape = x.shape
+    h = x.reshape(-1, shape[-1])
+    router_logits = h @ router_w.T
+    indices, weights = topk_route(router_logits, top_k)
+    token_idx, slot_idx, counts = group_by_expert(indices, router_w.shape[0])
+    out = torch.zeros_like(h)
+    start = 0
+    for e, c in enumerate(counts.tolist()):
+        tok, slot = token_idx[start:start + c], slot_idx[start:start + c]
+        start += c
+        if c:
+            y = swiglu_expert(h[tok], w1[e], w2[e], w3[e]) * weights[tok, slot, None].to(h.dtype)
+            out = out.index_copy(0, tok, y)
+    return out.reshape(shape), router_logits
+""",
+        "loses": ["test_sparse_moe"],
+    },
+    {
+        "name": "moe_weight_by_slot_of_first_token",
+        "cell": "sparse_moe",
+        "why": "uses weights[tok, 0] (the top-1 weight) for every expert instead of the weight of that token's slot",
+        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
+    shape = x.shape
+    h = x.reshape(-1, shape[-1])
+    router_logits = h @ router_w.T
+    indices, weights = topk_route(router_logits, top_k)
+    token_idx, slot_idx, counts = group_by_expert(indices, router_w.shape[0])
+    out = torch.zeros_like(h)
+    start = 0
+    for e, c in enumerate(counts.tolist()):
+        tok = token_idx[start:start + c]
+        start += c
+        if c:
+            y = swiglu_expert(h[tok], w1[e], w2[e], w3[e]) * weights[tok, 0, None].to(h.dtype)
+            out = out.index_add(0, tok, y)
+    return out.reshape(shape), router_logits
+""",
+        "loses": ["test_sparse_moe"],
+    },
+    # ---- load_balancing_loss
+    {
+        "name": "lb_switch_normalisation",
+        "cell": "load_balancing_loss",
+        "why": "divides f by top_k (Switch's normalisation, 1 at uniform routing) instead of transformers' convention",
+        "source": """def load_balancing_loss(router_logits, top_k=2, attention_mask=None):
+    n, e = router_logits.shape
+    probs = torch.softmax(router_logits.float(), dim=-1)
+    chosen = F.one_hot(torch.topk(probs, top_k, dim=-1)[1], e).sum(1).float()
+    mask = torch.ones(n) if attention_mask is None else torch.as_tensor(attention_mask).reshape(-1).float()
+    f = (chosen * mask[:, None]).sum(0) / mask.sum() / top_k
+    p = (probs * mask[:, None]).sum(0) / mask.sum()
+    return e * (f * p).sum()
+""",
+        "loses": ["test_load_balancing_loss"],
+    },
+    {
+        "name": "lb_top1_counts",
+        "cell": "load_balancing_loss",
+        "why": "counts only each token's first choice (argmax) in f, whatever top_k is",
+        "source": """def load_balancing_loss(router_logits, top_k=2, attention_mask=None):
+    n, e = router_logits.shape
+    probs = torch.softmax(router_logits.float(), dim=-1)
+    chosen = F.one_hot(probs.argmax(-1), e).float()
+    mask = torch.ones(n) if attention_mask is None else torch.as_tensor(attention_mask).reshape(-1).float()
+    f = (chosen * mask[:, None]).sum(0) / mask.sum()
+    p = (probs * mask[:, None]).sum(0) / mask.sum()
+    return e * (f * p).sum()
+""",
+        "loses": ["test_load_balancing_loss"],
+    },
+    {
+        "name": "lb_p_from_renormalised_topk",
+        "cell": "load_balancing_loss",
+        "why": "takes P from the renormalised top-k routing weights instead of the full softmax",
+        "source": """def load_balancing_loss(router_logits, top_k=2, attention_mask=None):
+    n, e = router_logits.shape
+    top, sel = torch.topk(router_logits.float(), top_k, dim=-1)
+    probs = torch.zeros(n, e).scatter(1, sel, torch.softmax(top, dim=-1))
+    chosen = F.one_hot(sel, e).sum(1).float()
+    mask = torch.ones(n) if attention_mask is None else torch.as_tensor(attention_mask).reshape(-1).float()
+    f = (chosen * mask[:, None]).sum(0) / mask.sum()
+    p = (probs * mask[:, None]).sum(0) / mask.sum()
+    return e * (f * p).sum()
+""",
+        "loses": ["test_load_balancing_loss"],
+    },
+    {
+        "name": "lb_ignores_mask",
+        "cell": "load_balancing_loss",
+        "why": "accepts attention_mask but averages over every token, padding included",
+        "source": """def load_balancing_loss(router_logits, top_k=2, attention_mask=None):
+    n, e = router_logits.shape
+    probs = torch.softmax(router_logits.float(), dim=-1)
+    chosen = F.one_hot(torch.topk(probs, top_k, dim=-1)[1], e).sum(1).float()
+    return e * (chosen.mean(0) * probs.mean(0)).sum()
+""",
+        "loses": ["test_load_balancing_loss"],
+    },
+    {
+        "name": "lb_mask_on_f_only",
+        "cell": "load_balancing_loss",
+        "why": "masks the counts f but averages P over all tokens, padding included",
+        "source": """def load_balancing_loss(router_logits, top_k=2, attention_mask=None):
+    n, e = router_logits.shape
+    probs = torch.softmax(router_logits.float(), dim=-1)
+    chosen = F.one_hot(torch.topk(probs, top_k, dim=-1)[1], e).sum(1).float()
+    mask = torch.ones(n) if attention_mask is None else torch.as_tensor(attention_mask).reshape(-1).float()
+    f = (chosen * mask[:, None]).sum(0) / mask.sum()
+    return e * (f * probs.mean(0)).sum()
+""",
+        "loses": ["test_load_balancing_loss"],
+    },
+    {
+        "name": "lb_missing_num_experts_factor",
+        "cell": "load_balancing_loss",
+        "why": "forgets the factor E in front of the sum",
+        "source": """def load_balancing_loss(router_logits, top_k=2, attention_mask=None):
+    n, e = router_logits.shape
+    probs = torch.softmax(router_logits.float(), dim=-1)
+    chosen = F.one_hot(torch.topk(probs, top_k, dim=-1)[1], e).sum(1).float()
+    mask = torch.ones(n) if attention_mask is None else torch.as_tensor(attention_mask).reshape(-1).float()
+    f = (chosen * mask[:, None]).sum(0) / mask.sum()
+    p = (probs * mask[:, None]).sum(0) / mask.sum()
+    return (f * p).sum()
+""",
+        "loses": ["test_load_balancing_loss"],
+    },
+    # ---- mtp_loss
+    {
+        "name": "mtp_off_by_one",
+        "cell": "mtp_loss",
+        "why": "head i (0-based index) is compared with the token i ahead, so the first head predicts the current token",
+        "source": """def mtp_loss(logits, tokens):
+    n, _, T, V = logits.shape
+    per_head = torch.stack([
+        F.cross_entropy(logits[i, :, : T - i].reshape(-1, V), tokens[:, i:].reshape(-1)) for i in range(n)
+    ])
+    return per_head.sum(), per_head
+""",
+        "loses": ["test_mtp_loss"],
+    },
+    {
+        "name": "mtp_mean_over_heads",
+        "cell": "mtp_loss",
+        "why": "averages the heads' losses instead of summing them as the paper's eq. 2 does",
+        "source": """def mtp_loss(logits, tokens):
+    n, _, T, V = logits.shape
+    per_head = torch.stack([
+        F.cross_entropy(logits[i - 1, :, : T - i].reshape(-1, V), tokens[:, i:].reshape(-1)) for i in range(1, n + 1)
+    ])
+    return per_head.mean(), per_head
+""",
+        "loses": ["test_mtp_loss"],
+    },
+    {
+        "name": "mtp_roll_wraps_around",
+        "cell": "mtp_loss",
+        "why": "shifts targets with torch.roll, so the last i positions are trained on tokens from the start",
+        "source": """def mtp_loss(logits, tokens):
+    n, _, T, V = logits.shape
+    per_head = torch.stack([
+        F.cross_entropy(logits[i - 1].reshape(-1, V), torch.roll(tokens, -i, dims=1).reshape(-1))
+        for i in range(1, n + 1)
+    ])
+    return per_head.sum(), per_head
+""",
+        "loses": ["test_mtp_loss"],
+    },
+    {
+        "name": "mtp_divides_by_all_positions",
+        "cell": "mtp_loss",
+        "why": "sums each head's cross-entropy over its valid positions but divides by all B*T positions",
+        "source": """def mtp_loss(logits, tokens):
+    n, B, T, V = logits.shape
+    per_head = torch.stack([
+        F.cross_entropy(logits[i - 1, :, : T - i].reshape(-1, V), tokens[:, i:].reshape(-1), reduction="sum") / (B * T)
+        for i in range(1, n + 1)
+    ])
+    return per_head.sum(), per_head
+""",
+        "loses": ["test_mtp_loss"],
+    },
+    # ---- verify_and_accept (used by self_speculative_decode)
+    {
+        "name": "accept_counts_all_matches",
+        "cell": "verify_and_accept",
+        "why": "counts every agreeing draft, not only the prefix before the first disagreement",
+        "source": """def verify_and_accept(draft_tokens, verified_tokens):
+    m = len(draft_tokens)
+    return int((torch.as_tensor(draft_tokens) == torch.as_tensor(verified_tokens)[:m]).sum())
+""",
+        "loses": ["test_verify_and_accept", "test_self_speculative_decode"],
+    },
+    {
+        "name": "accept_shifted_comparison",
+        "cell": "verify_and_accept",
+        "why": "compares draft j with verified j+1 (the token after it) instead of the one for its own slot",
+        "source": """def verify_and_accept(draft_tokens, verified_tokens):
+    a = 0
+    while a < len(draft_tokens) and int(draft_tokens[a]) == int(verified_tokens[a + 1]):
+        a += 1
+    return a
+""",
+        "loses": ["test_verify_and_accept", "test_self_speculative_decode"],
+    },
+    {
+        "name": "accept_includes_bonus",
+        "cell": "verify_and_accept",
+        "why": "returns the agreeing prefix plus one (counts the verified bonus token as an accepted draft)",
+        "source": """def verify_and_accept(draft_tokens, verified_tokens):
+    a = 0
+    while a < len(draft_tokens) and int(draft_tokens[a]) == int(verified_tokens[a]):
+        a += 1
+    return a + 1
+""",
+        "loses": ["test_verify_and_accept", "test_self_speculative_decode"],
+    },
+    # ---- self_speculative_decode
+    {
+        "name": "spec_no_verification",
+        "cell": "self_speculative_decode",
+        "why": "appends all drafts without verifying them (blockwise prediction, not blockwise parallel decoding)",
+        "source": """def self_speculative_decode(model, prompt, max_new_tokens):
+    seq = torch.as_tensor(prompt, dtype=torch.long).clone()
+    n_prompt = len(seq)
+    logits = mtp_forward(model, seq)
+    seq = torch.cat([seq, logits[0, -1].argmax().view(1)])
+    drafts = logits[1:, -1].argmax(-1)
+    accepted = []
+    while len(seq) - n_prompt < max_new_tokens:
+        length = len(seq)
+        step_logits = mtp_forward(model, torch.cat([seq, drafts]))
+        verified = step_logits[0, length - 1:].argmax(-1)
+        a = len(drafts)
+        new = torch.cat([drafts, verified[a].view(1)])[: max_new_tokens - (length - n_prompt)]
+        seq = torch.cat([seq, new])
+        accepted.append(len(new))
+        drafts = step_logits[1:, length - 1 + a].argmax(-1)
+    return seq, accepted
+""",
+        "loses": ["test_self_speculative_decode"],
+    },
+    {
+        "name": "spec_drafts_from_stale_position",
+        "cell": "self_speculative_decode",
+        "why": "takes the next drafts at the last position of the verified sequence, i.e. after the rejected drafts",
+        "source": """def self_speculative_decode(model, prompt, max_new_tokens):
+    seq = torch.as_tensor(prompt, dtype=torch.long).clone()
+    n_prompt = len(seq)
+    logits = mtp_forward(model, seq)
+    seq = torch.cat([seq, logits[0, -1].argmax().view(1)])
+    drafts = logits[1:, -1].argmax(-1)
+    accepted = []
+    while len(seq) - n_prompt < max_new_tokens:
+        length = len(seq)
+        step_logits = mtp_forward(model, torch.cat([seq, drafts]))
+        verified = step_logits[0, length - 1:].argmax(-1)
+        a = verify_and_accept(drafts, verified)
+        new = torch.cat([drafts[:a], verified[a].view(1)])[: max_new_tokens - (length - n_prompt)]
+        seq = torch.cat([seq, new])
+        accepted.append(len(new))
+        drafts = step_logits[1:, -1].argmax(-1)
+    return seq, accepted
+""",
+        "loses": ["test_self_speculative_decode"],
+    },
+    {
+        "name": "spec_drops_bonus_token",
+        "cell": "self_speculative_decode",
+        "why": "appends only the accepted drafts (and the verified token only when nothing is accepted)",
+        "source": """def self_speculative_decode(model, prompt, max_new_tokens):
+    seq = torch.as_tensor(prompt, dtype=torch.long).clone()
+    n_prompt = len(seq)
+    logits = mtp_forward(model, seq)
+    seq = torch.cat([seq, logits[0, -1].argmax().view(1)])
+    drafts = logits[1:, -1].argmax(-1)
+    accepted = []
+    while len(seq) - n_prompt < max_new_tokens:
+        length = len(seq)
+        step_logits = mtp_forward(model, torch.cat([seq, drafts]))
+        verified = step_logits[0, length - 1:].argmax(-1)
+        a = verify_and_accept(drafts, verified)
+        new = drafts[:a] if a > 0 else verified[:1]
+        new = new[: max_new_tokens - (length - n_prompt)]
+        seq = torch.cat([seq, new])
+        accepted.append(len(new))
+        drafts = mtp_forward(model, seq)[1:, -1].argmax(-1)
+    return seq, accepted
+""",
+        "loses": ["test_self_speculative_decode"],
+    },
+    {
+        "name": "spec_overshoots_max_new",
+        "cell": "self_speculative_decode",
+        "why": "does not cut the last step, so it can return more than max_new_tokens new tokens",
+        "source": """def self_speculative_decode(model, prompt, max_new_tokens):
+    seq = torch.as_tensor(prompt, dtype=torch.long).clone()
+    n_prompt = len(seq)
+    logits = mtp_forward(model, seq)
+    seq = torch.cat([seq, logits[0, -1].argmax().view(1)])
+    drafts = logits[1:, -1].argmax(-1)
+    accepted = []
+    while len(seq) - n_prompt < max_new_tokens:
+        length = len(seq)
+        step_logits = mtp_forward(model, torch.cat([seq, drafts]))
+        verified = step_logits[0, length - 1:].argmax(-1)
+        a = verify_and_accept(drafts, verified)
+        new = torch.cat([drafts[:a], verified[a].view(1)])
+        seq = torch.cat([seq, new])
+        accepted.append(len(new))
+        drafts = step_logits[1:, length - 1 + a].argmax(-1)
+    return seq, accepted
+""",
+        "loses": ["test_self_speculative_decode"],
+    },
+    # ---- expected_tokens_per_step
+    {
+        "name": "expected_independent_sum",
+        "cell": "expected_tokens_per_step",
+        "why": "adds the acceptance rates (1 + sum p) as if a draft could count after an earlier one was rejected",
+        "source": """def expected_tokens_per_step(p):
+    return float(1.0 + torch.as_tensor(p, dtype=torch.float64).sum())
+""",
+        "loses": ["test_expected_tokens_per_step"],
+    },
+    {
+        "name": "expected_forgets_verified_token",
+        "cell": "expected_tokens_per_step",
+        "why": "counts only the accepted drafts, forgetting the verified token every step appends",
+        "source": """def expected_tokens_per_step(p):
+    return float(torch.cumprod(torch.as_tensor(p, dtype=torch.float64).reshape(-1), 0).sum())
+""",
+        "loses": ["test_expected_tokens_per_step"],
+    },
+    {
+        "name": "expected_product_of_all",
+        "cell": "expected_tokens_per_step",
+        "why": "uses 1 + m * prod(p): all-or-nothing acceptance of the m drafts",
+        "source": """def expected_tokens_per_step(p):
+    p = torch.as_tensor(p, dtype=torch.float64).reshape(-1)
+    return float(1.0 + len(p) * p.prod())
+""",
+        "loses": ["test_expected_tokens_per_step"],
+    },
+]
