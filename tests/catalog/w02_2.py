@@ -1,0 +1,536 @@
+"""Wrong implementations for lab w02-2 (LayerNorm/RMSNorm forward and backward, Post-LN/Pre-LN, gpt-oss attention).
+
+Each entry replaces one solution cell of weeks/w02-2-norms-gpt-oss/solution.ipynb:
+    name:   short identifier
+    cell:   grade_id of the solution cell that `source` replaces (the function of the same name)
+    why:    the mistake, as a student would make it
+    source: the complete replacement cell (a full function definition)
+    loses:  grade_ids of the test cells that must fail with this mistake (the other graded functions are correct;
+            a mistake in a function that others call also fails those functions' tests)
+"""
+
+_BLOCKS = ["test_post_ln_block", "test_pre_ln_block"]
+
+WRONG_IMPLEMENTATIONS = [
+    # ---- layer_norm -------------------------------------------------------------------------------------------
+    {
+        "name": "ln_unbiased_variance",
+        "cell": "layer_norm",
+        "why": "uses torch.var's default (unbiased, 1/(n-1)) variance",
+        "source": """def layer_norm(x, weight, bias, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    var = x.var(dim=-1, keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps) * weight + bias
+""",
+        "loses": ["test_layer_norm", *_BLOCKS],
+    },
+    {
+        "name": "ln_eps_outside_sqrt",
+        "cell": "layer_norm",
+        "why": "adds eps to the standard deviation instead of to the variance",
+        "source": """def layer_norm(x, weight, bias, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    std = ((x - mu) ** 2).mean(dim=-1, keepdim=True).sqrt()
+    return (x - mu) / (std + eps) * weight + bias
+""",
+        "loses": ["test_layer_norm"],
+    },
+    {
+        "name": "ln_over_batch_dim",
+        "cell": "layer_norm",
+        "why": "normalises over the batch dimension (dim 0, BatchNorm-style) instead of the features",
+        "source": """def layer_norm(x, weight, bias, eps=1e-5):
+    mu = x.mean(dim=0, keepdim=True)
+    var = ((x - mu) ** 2).mean(dim=0, keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps) * weight + bias
+""",
+        "loses": ["test_layer_norm", *_BLOCKS],
+    },
+    {
+        "name": "ln_no_centring",
+        "cell": "layer_norm",
+        "why": "forgets to subtract the mean (divides by the std but keeps x's offset)",
+        "source": """def layer_norm(x, weight, bias, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)
+    return x / torch.sqrt(var + eps) * weight + bias
+""",
+        "loses": ["test_layer_norm", *_BLOCKS],
+    },
+    # ---- rms_norm ---------------------------------------------------------------------------------------------
+    {
+        "name": "rms_subtracts_mean",
+        "cell": "rms_norm",
+        "why": "centres x first (that is LayerNorm without a bias, not RMSNorm)",
+        "source": """def rms_norm(x, weight, eps=1e-6):
+    x = x - x.mean(dim=-1, keepdim=True)
+    return x / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps) * weight
+""",
+        "loses": ["test_rms_norm", *_BLOCKS],
+    },
+    {
+        "name": "rms_uses_l2_norm",
+        "cell": "rms_norm",
+        "why": "divides by the L2 norm (sum of squares) instead of the root *mean* square",
+        "source": """def rms_norm(x, weight, eps=1e-6):
+    return x / torch.sqrt((x * x).sum(dim=-1, keepdim=True) + eps) * weight
+""",
+        "loses": ["test_rms_norm", *_BLOCKS],
+    },
+    {
+        "name": "rms_eps_outside_sqrt",
+        "cell": "rms_norm",
+        "why": "adds eps after the square root",
+        "source": """def rms_norm(x, weight, eps=1e-6):
+    return x / (torch.sqrt((x * x).mean(dim=-1, keepdim=True)) + eps) * weight
+""",
+        "loses": ["test_rms_norm"],
+    },
+    # ---- layer_norm_backward -----------------------------------------------------------------------------------
+    {
+        "name": "ln_bwd_missing_mean_term",
+        "cell": "layer_norm_backward",
+        "why": "differentiates through the variance but forgets that the mean depends on x too",
+        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
+    xhat = (x - mu) * rstd
+    lead = tuple(range(x.dim() - 1))
+    g = grad_out * weight
+    grad_x = rstd * (g - xhat * (g * xhat).mean(dim=-1, keepdim=True))
+    return grad_x, (grad_out * xhat).sum(dim=lead), grad_out.sum(dim=lead)
+""",
+        "loses": ["test_layer_norm_backward"],
+    },
+    {
+        "name": "ln_bwd_missing_variance_term",
+        "cell": "layer_norm_backward",
+        "why": "treats the standard deviation as a constant (only the centring is differentiated)",
+        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
+    xhat = (x - mu) * rstd
+    lead = tuple(range(x.dim() - 1))
+    g = grad_out * weight
+    grad_x = rstd * (g - g.mean(dim=-1, keepdim=True))
+    return grad_x, (grad_out * xhat).sum(dim=lead), grad_out.sum(dim=lead)
+""",
+        "loses": ["test_layer_norm_backward"],
+    },
+    {
+        "name": "ln_bwd_forgets_weight",
+        "cell": "layer_norm_backward",
+        "why": "back-propagates grad_out into x_hat without multiplying by the gain",
+        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
+    xhat = (x - mu) * rstd
+    lead = tuple(range(x.dim() - 1))
+    g = grad_out
+    grad_x = rstd * (g - g.mean(dim=-1, keepdim=True) - xhat * (g * xhat).mean(dim=-1, keepdim=True))
+    return grad_x, (grad_out * xhat).sum(dim=lead), grad_out.sum(dim=lead)
+""",
+        "loses": ["test_layer_norm_backward"],
+    },
+    {
+        "name": "ln_bwd_sums_only_dim0",
+        "cell": "layer_norm_backward",
+        "why": "sums the parameter gradients over dim 0 only, which is right for 2-D inputs but not for (batch, seq, n)",
+        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
+    mu = x.mean(dim=-1, keepdim=True)
+    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
+    xhat = (x - mu) * rstd
+    g = grad_out * weight
+    grad_x = rstd * (g - g.mean(dim=-1, keepdim=True) - xhat * (g * xhat).mean(dim=-1, keepdim=True))
+    return grad_x, (grad_out * xhat).sum(dim=0), grad_out.sum(dim=0)
+""",
+        "loses": ["test_layer_norm_backward"],
+    },
+    # ---- rms_norm_backward -------------------------------------------------------------------------------------
+    {
+        "name": "rms_bwd_layernorm_formula",
+        "cell": "rms_norm_backward",
+        "why": "copies LayerNorm's backward, subtracting the mean of g although RMSNorm never centres",
+        "source": """def rms_norm_backward(x, weight, grad_out, eps=1e-6):
+    rrms = 1.0 / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
+    xhat = x * rrms
+    lead = tuple(range(x.dim() - 1))
+    g = grad_out * weight
+    grad_x = rrms * (g - g.mean(dim=-1, keepdim=True) - xhat * (g * xhat).mean(dim=-1, keepdim=True))
+    return grad_x, (grad_out * xhat).sum(dim=lead)
+""",
+        "loses": ["test_rms_norm_backward"],
+    },
+    {
+        "name": "rms_bwd_constant_rms",
+        "cell": "rms_norm_backward",
+        "why": "treats 1/RMS(x) as a constant: grad_x = w * grad_out / RMS(x)",
+        "source": """def rms_norm_backward(x, weight, grad_out, eps=1e-6):
+    rrms = 1.0 / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
+    lead = tuple(range(x.dim() - 1))
+    return rrms * grad_out * weight, (grad_out * x * rrms).sum(dim=lead)
+""",
+        "loses": ["test_rms_norm_backward"],
+    },
+    {
+        "name": "rms_bwd_grad_weight_uses_x",
+        "cell": "rms_norm_backward",
+        "why": "uses x instead of the normalised x_hat in grad_weight",
+        "source": """def rms_norm_backward(x, weight, grad_out, eps=1e-6):
+    rrms = 1.0 / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
+    xhat = x * rrms
+    lead = tuple(range(x.dim() - 1))
+    g = grad_out * weight
+    grad_x = rrms * (g - xhat * (g * xhat).mean(dim=-1, keepdim=True))
+    return grad_x, (grad_out * x).sum(dim=lead)
+""",
+        "loses": ["test_rms_norm_backward"],
+    },
+    # ---- post_ln_block -----------------------------------------------------------------------------------------
+    {
+        "name": "post_is_pre",
+        "cell": "post_ln_block",
+        "why": "puts the norms in front of the sublayers (that is Pre-LN)",
+        "source": """def post_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h, i):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights[f"norm{i}_w"], eps)
+        return layer_norm(h, weights[f"norm{i}_w"], weights[f"norm{i}_b"], eps)
+    h = x + self_attention_sublayer(normalise(x, 1), weights, n_heads)
+    return h + ffn_sublayer(normalise(h, 2), weights)
+""",
+        "loses": ["test_post_ln_block"],
+    },
+    {
+        "name": "post_normalises_branch_only",
+        "cell": "post_ln_block",
+        "why": "normalises the sublayer's output before adding it, x + N(A(x)), so the residual stream is never normalised",
+        "source": """def post_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h, i):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights[f"norm{i}_w"], eps)
+        return layer_norm(h, weights[f"norm{i}_w"], weights[f"norm{i}_b"], eps)
+    h = x + normalise(self_attention_sublayer(x, weights, n_heads), 1)
+    return h + normalise(ffn_sublayer(h, weights), 2)
+""",
+        "loses": ["test_post_ln_block"],
+    },
+    {
+        "name": "post_residual_skips_norm1",
+        "cell": "post_ln_block",
+        "why": "feeds the normalised h to the FFN but adds the un-normalised x + A(x) as its residual",
+        "source": """def post_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h, i):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights[f"norm{i}_w"], eps)
+        return layer_norm(h, weights[f"norm{i}_w"], weights[f"norm{i}_b"], eps)
+    r = x + self_attention_sublayer(x, weights, n_heads)
+    h = normalise(r, 1)
+    return normalise(r + ffn_sublayer(h, weights), 2)
+""",
+        "loses": ["test_post_ln_block"],
+    },
+    {
+        "name": "post_same_norm_twice",
+        "cell": "post_ln_block",
+        "why": "uses norm1's gain and bias for both norms",
+        "source": """def post_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights["norm1_w"], eps)
+        return layer_norm(h, weights["norm1_w"], weights["norm1_b"], eps)
+    h = normalise(x + self_attention_sublayer(x, weights, n_heads))
+    return normalise(h + ffn_sublayer(h, weights))
+""",
+        "loses": ["test_post_ln_block"],
+    },
+    # ---- pre_ln_block ------------------------------------------------------------------------------------------
+    {
+        "name": "pre_is_post",
+        "cell": "pre_ln_block",
+        "why": "normalises after the residual addition (that is Post-LN)",
+        "source": """def pre_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h, i):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights[f"norm{i}_w"], eps)
+        return layer_norm(h, weights[f"norm{i}_w"], weights[f"norm{i}_b"], eps)
+    h = normalise(x + self_attention_sublayer(x, weights, n_heads), 1)
+    return normalise(h + ffn_sublayer(h, weights), 2)
+""",
+        "loses": ["test_pre_ln_block"],
+    },
+    {
+        "name": "pre_residual_from_normalised",
+        "cell": "pre_ln_block",
+        "why": "overwrites x with its normalised version, so the residual carries N(x) instead of x",
+        "source": """def pre_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h, i):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights[f"norm{i}_w"], eps)
+        return layer_norm(h, weights[f"norm{i}_w"], weights[f"norm{i}_b"], eps)
+    x = normalise(x, 1)
+    h = x + self_attention_sublayer(x, weights, n_heads)
+    h = normalise(h, 2)
+    return h + ffn_sublayer(h, weights)
+""",
+        "loses": ["test_pre_ln_block"],
+    },
+    {
+        "name": "pre_same_norm_twice",
+        "cell": "pre_ln_block",
+        "why": "uses norm1's gain and bias in front of both sublayers",
+        "source": """def pre_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights["norm1_w"], eps)
+        return layer_norm(h, weights["norm1_w"], weights["norm1_b"], eps)
+    h = x + self_attention_sublayer(normalise(x), weights, n_heads)
+    return h + ffn_sublayer(normalise(h), weights)
+""",
+        "loses": ["test_pre_ln_block"],
+    },
+    {
+        "name": "pre_ffn_reads_block_input",
+        "cell": "pre_ln_block",
+        "why": "runs the FFN on N2(x) (the block's input) instead of N2(h) (after the attention residual)",
+        "source": """def pre_ln_block(x, weights, n_heads, norm="layernorm", eps=1e-5):
+    def normalise(h, i):
+        if norm == "rmsnorm":
+            return rms_norm(h, weights[f"norm{i}_w"], eps)
+        return layer_norm(h, weights[f"norm{i}_w"], weights[f"norm{i}_b"], eps)
+    h = x + self_attention_sublayer(normalise(x, 1), weights, n_heads)
+    return h + ffn_sublayer(normalise(x, 2), weights)
+""",
+        "loses": ["test_pre_ln_block"],
+    },
+    # ---- repeat_kv ---------------------------------------------------------------------------------------------
+    {
+        "name": "repeat_kv_tiles",
+        "cell": "repeat_kv",
+        "why": "uses Tensor.repeat, which tiles the heads [k0, k1, k0, k1] instead of grouping them [k0, k0, k1, k1]",
+        "source": """def repeat_kv(kv, n_rep):
+    return kv.repeat(1, n_rep, 1, 1)
+""",
+        "loses": ["test_repeat_kv", "test_gpt_oss_attention"],
+    },
+    {
+        "name": "repeat_kv_wrong_dim",
+        "cell": "repeat_kv",
+        "why": "repeats along the sequence dimension instead of the head dimension",
+        "source": """def repeat_kv(kv, n_rep):
+    return kv.repeat_interleave(n_rep, dim=2)
+""",
+        "loses": ["test_repeat_kv", "test_gpt_oss_attention"],
+    },
+    # ---- sliding_window_causal_mask ----------------------------------------------------------------------------
+    {
+        "name": "window_off_by_one",
+        "cell": "sliding_window_causal_mask",
+        "why": "keeps keys t - w <= s <= t, i.e. w + 1 keys per query",
+        "source": """def sliding_window_causal_mask(seq_len, window=None):
+    t = torch.arange(seq_len)[:, None]
+    s = torch.arange(seq_len)[None, :]
+    allowed = s <= t
+    if window is not None:
+        allowed = allowed & (s >= t - window)
+    return allowed
+""",
+        "loses": ["test_sliding_window_causal_mask", "test_gpt_oss_attention"],
+    },
+    {
+        "name": "window_not_causal",
+        "cell": "sliding_window_causal_mask",
+        "why": "builds a symmetric band |t - s| < w and forgets the causal part when a window is given",
+        "source": """def sliding_window_causal_mask(seq_len, window=None):
+    t = torch.arange(seq_len)[:, None]
+    s = torch.arange(seq_len)[None, :]
+    if window is None:
+        return s <= t
+    return (t - s).abs() < window
+""",
+        "loses": ["test_sliding_window_causal_mask", "test_gpt_oss_attention"],
+    },
+    {
+        "name": "mask_inverted",
+        "cell": "sliding_window_causal_mask",
+        "why": "returns True where attention is forbidden (the masked_fill convention) instead of where it is allowed",
+        "source": """def sliding_window_causal_mask(seq_len, window=None):
+    t = torch.arange(seq_len)[:, None]
+    s = torch.arange(seq_len)[None, :]
+    allowed = s <= t
+    if window is not None:
+        allowed = allowed & (s > t - window)
+    return ~allowed
+""",
+        "loses": ["test_sliding_window_causal_mask", "test_gpt_oss_attention"],
+    },
+    # ---- sink_softmax ------------------------------------------------------------------------------------------
+    {
+        "name": "sink_renormalised",
+        "cell": "sink_softmax",
+        "why": "drops the sink column and renormalises the rest, which gives back the ordinary softmax",
+        "source": """def sink_softmax(scores, sinks):
+    B, H, T, S = scores.shape
+    logits = torch.cat([scores, sinks.to(scores.dtype).view(1, H, 1, 1).expand(B, H, T, 1)], dim=-1)
+    probs = logits.softmax(dim=-1)[..., :-1]
+    return probs / probs.sum(dim=-1, keepdim=True)
+""",
+        "loses": ["test_sink_softmax", "test_gpt_oss_attention"],
+    },
+    {
+        "name": "sink_added_to_logits",
+        "cell": "sink_softmax",
+        "why": "adds the sink to every logit as a bias, which the softmax cancels",
+        "source": """def sink_softmax(scores, sinks):
+    H = scores.shape[1]
+    return (scores + sinks.to(scores.dtype).view(1, H, 1, 1)).softmax(dim=-1)
+""",
+        "loses": ["test_sink_softmax", "test_gpt_oss_attention"],
+    },
+    {
+        "name": "sink_no_max_subtraction",
+        "cell": "sink_softmax",
+        "why": "exponentiates the raw logits, so logits of a few hundred overflow to inf and give nan",
+        "source": """def sink_softmax(scores, sinks):
+    H = scores.shape[1]
+    e = scores.exp()
+    denom = e.sum(dim=-1, keepdim=True) + sinks.to(scores.dtype).view(1, H, 1, 1).exp()
+    return e / denom
+""",
+        "loses": ["test_sink_softmax"],
+    },
+    {
+        "name": "sink_of_head0_everywhere",
+        "cell": "sink_softmax",
+        "why": "uses one sink (the first head's) for every head",
+        "source": """def sink_softmax(scores, sinks):
+    B, H, T, S = scores.shape
+    sink = sinks[0].to(scores.dtype).expand(B, H, T, 1)
+    logits = torch.cat([scores, sink], dim=-1)
+    return logits.softmax(dim=-1)[..., :-1]
+""",
+        "loses": ["test_sink_softmax", "test_gpt_oss_attention"],
+    },
+    # ---- gpt_oss_attention -------------------------------------------------------------------------------------
+    {
+        "name": "attn_missing_scale",
+        "cell": "gpt_oss_attention",
+        "why": "forgets the 1/sqrt(head_dim) scale of the logits",
+        "source": """def gpt_oss_attention(x, weights, n_heads, n_kv_heads, sliding_window=None, rope_theta=10000.0):
+    B, T, _ = x.shape
+    d = weights["q_w"].shape[0] // n_heads
+    q = (x @ weights["q_w"].T + weights["q_b"]).view(B, T, n_heads, d).transpose(1, 2)
+    k = (x @ weights["k_w"].T + weights["k_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    v = (x @ weights["v_w"].T + weights["v_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    cos, sin = rope_tables(T, d, rope_theta, dtype=x.dtype)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    k, v = repeat_kv(k, n_heads // n_kv_heads), repeat_kv(v, n_heads // n_kv_heads)
+    scores = q @ k.transpose(-2, -1)
+    scores = scores.masked_fill(~sliding_window_causal_mask(T, sliding_window), float("-inf"))
+    probs = sink_softmax(scores, weights["sinks"])
+    return (probs @ v).transpose(1, 2).reshape(B, T, n_heads * d) @ weights["o_w"].T + weights["o_b"]
+""",
+        "loses": ["test_gpt_oss_attention"],
+    },
+    {
+        "name": "attn_rope_only_on_queries",
+        "cell": "gpt_oss_attention",
+        "why": "rotates the queries but not the keys",
+        "source": """def gpt_oss_attention(x, weights, n_heads, n_kv_heads, sliding_window=None, rope_theta=10000.0):
+    B, T, _ = x.shape
+    d = weights["q_w"].shape[0] // n_heads
+    q = (x @ weights["q_w"].T + weights["q_b"]).view(B, T, n_heads, d).transpose(1, 2)
+    k = (x @ weights["k_w"].T + weights["k_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    v = (x @ weights["v_w"].T + weights["v_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    cos, sin = rope_tables(T, d, rope_theta, dtype=x.dtype)
+    q = apply_rope(q, cos, sin)
+    k, v = repeat_kv(k, n_heads // n_kv_heads), repeat_kv(v, n_heads // n_kv_heads)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    scores = scores.masked_fill(~sliding_window_causal_mask(T, sliding_window), float("-inf"))
+    probs = sink_softmax(scores, weights["sinks"])
+    return (probs @ v).transpose(1, 2).reshape(B, T, n_heads * d) @ weights["o_w"].T + weights["o_b"]
+""",
+        "loses": ["test_gpt_oss_attention"],
+    },
+    {
+        "name": "attn_ignores_sinks",
+        "cell": "gpt_oss_attention",
+        "why": "uses a plain softmax, leaving the learned sinks out",
+        "source": """def gpt_oss_attention(x, weights, n_heads, n_kv_heads, sliding_window=None, rope_theta=10000.0):
+    B, T, _ = x.shape
+    d = weights["q_w"].shape[0] // n_heads
+    q = (x @ weights["q_w"].T + weights["q_b"]).view(B, T, n_heads, d).transpose(1, 2)
+    k = (x @ weights["k_w"].T + weights["k_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    v = (x @ weights["v_w"].T + weights["v_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    cos, sin = rope_tables(T, d, rope_theta, dtype=x.dtype)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    k, v = repeat_kv(k, n_heads // n_kv_heads), repeat_kv(v, n_heads // n_kv_heads)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    scores = scores.masked_fill(~sliding_window_causal_mask(T, sliding_window), float("-inf"))
+    probs = scores.softmax(dim=-1)
+    return (probs @ v).transpose(1, 2).reshape(B, T, n_heads * d) @ weights["o_w"].T + weights["o_b"]
+""",
+        "loses": ["test_gpt_oss_attention"],
+    },
+    {
+        "name": "attn_window_ignored",
+        "cell": "gpt_oss_attention",
+        "why": "always uses the full causal mask, so sliding layers see the whole prefix",
+        "source": """def gpt_oss_attention(x, weights, n_heads, n_kv_heads, sliding_window=None, rope_theta=10000.0):
+    B, T, _ = x.shape
+    d = weights["q_w"].shape[0] // n_heads
+    q = (x @ weights["q_w"].T + weights["q_b"]).view(B, T, n_heads, d).transpose(1, 2)
+    k = (x @ weights["k_w"].T + weights["k_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    v = (x @ weights["v_w"].T + weights["v_b"]).view(B, T, n_kv_heads, d).transpose(1, 2)
+    cos, sin = rope_tables(T, d, rope_theta, dtype=x.dtype)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    k, v = repeat_kv(k, n_heads // n_kv_heads), repeat_kv(v, n_heads // n_kv_heads)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    scores = scores.masked_fill(~sliding_window_causal_mask(T), float("-inf"))
+    probs = sink_softmax(scores, weights["sinks"])
+    return (probs @ v).transpose(1, 2).reshape(B, T, n_heads * d) @ weights["o_w"].T + weights["o_b"]
+""",
+        "loses": ["test_gpt_oss_attention"],
+    },
+    {
+        "name": "attn_head_dim_from_width",
+        "cell": "gpt_oss_attention",
+        "why": "takes head_dim = D // n_heads, which is wrong when n_heads * head_dim != D (as in gpt-oss: 64 * 64 != 2880)",
+        "source": """def gpt_oss_attention(x, weights, n_heads, n_kv_heads, sliding_window=None, rope_theta=10000.0):
+    B, T, D = x.shape
+    d = D // n_heads
+    q = (x @ weights["q_w"].T + weights["q_b"]).view(B, T, n_heads, -1).transpose(1, 2)
+    k = (x @ weights["k_w"].T + weights["k_b"]).view(B, T, n_kv_heads, -1).transpose(1, 2)
+    v = (x @ weights["v_w"].T + weights["v_b"]).view(B, T, n_kv_heads, -1).transpose(1, 2)
+    hd = q.shape[-1]
+    cos, sin = rope_tables(T, hd, rope_theta, dtype=x.dtype)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    k, v = repeat_kv(k, n_heads // n_kv_heads), repeat_kv(v, n_heads // n_kv_heads)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    scores = scores.masked_fill(~sliding_window_causal_mask(T, sliding_window), float("-inf"))
+    probs = sink_softmax(scores, weights["sinks"])
+    return (probs @ v).transpose(1, 2).reshape(B, T, -1) @ weights["o_w"].T + weights["o_b"]
+""",
+        "loses": ["test_gpt_oss_attention"],
+    },
+    {
+        "name": "attn_no_biases",
+        "cell": "gpt_oss_attention",
+        "why": "drops the projection biases (Llama has none; gpt-oss has them)",
+        "source": """def gpt_oss_attention(x, weights, n_heads, n_kv_heads, sliding_window=None, rope_theta=10000.0):
+    B, T, _ = x.shape
+    d = weights["q_w"].shape[0] // n_heads
+    q = (x @ weights["q_w"].T).view(B, T, n_heads, d).transpose(1, 2)
+    k = (x @ weights["k_w"].T).view(B, T, n_kv_heads, d).transpose(1, 2)
+    v = (x @ weights["v_w"].T).view(B, T, n_kv_heads, d).transpose(1, 2)
+    cos, sin = rope_tables(T, d, rope_theta, dtype=x.dtype)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    k, v = repeat_kv(k, n_heads // n_kv_heads), repeat_kv(v, n_heads // n_kv_heads)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    scores = scores.masked_fill(~sliding_window_causal_mask(T, sliding_window), float("-inf"))
+    probs = sink_softmax(scores, weights["sinks"])
+    return (probs @ v).transpose(1, 2).reshape(B, T, n_heads * d) @ weights["o_w"].T
+""",
+        "loses": ["test_gpt_oss_attention"],
+    },
+]

@@ -1,0 +1,532 @@
+"""Wrong implementations for lab w03-1 (ENTP: encoder-only next-token prediction; Mamba's selective SSM).
+
+Each entry replaces one solution cell of weeks/w03-1-entp-mamba/solution.ipynb:
+    name:   short identifier
+    cell:   grade_id of the solution cell that `source` replaces (the function of the same name)
+    why:    the mistake, as a student would make it
+    source: the complete replacement cell (a full function definition)
+    loses:  grade_ids of the test cells that must fail with this mistake (the other graded functions are correct;
+            a mistake in a function that others call also fails those functions' tests)
+"""
+
+# ---- transformer_forward ------------------------------------------------------------------------------------
+
+_FORWARD = '''def transformer_forward(x, weights, n_head, allowed):
+    B, T = x.shape
+    n_layer = len({k.split(".")[1] for k in weights if k.startswith("blocks.")})
+    h = weights["tok_emb.weight"][x] + weights["pos_emb.weight"][:T]
+    C = h.shape[-1]
+    d = C // n_head
+    allowed = torch.as_tensor(allowed, dtype=torch.bool)
+    mask = allowed if allowed.dim() == 2 else allowed[:, None]
+    for i in range(n_layer):
+        p = f"blocks.{i}."
+        a = F.layer_norm(h, (C,), weights[p + "norm1.weight"])
+        q, k, v = (a @ weights[p + "attn.qkv.weight"].T).split(C, dim=-1)
+        q, k, v = (t.view(B, T, n_head, d).transpose(1, 2) for t in (q, k, v))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+        scores = scores.masked_fill(~mask, float("-inf"))
+        y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+        h = h + y @ weights[p + "attn.proj.weight"].T
+        m = F.layer_norm(h, (C,), weights[p + "norm2.weight"])
+        h = h + F.gelu(m @ weights[p + "mlp.up.weight"].T) @ weights[p + "mlp.down.weight"].T
+    return F.layer_norm(h, (C,), weights["norm_f.weight"]) @ weights["lm_head.weight"].T
+'''
+
+
+def _forward(old: str, new: str) -> str:
+    assert old in _FORWARD, old
+    return _FORWARD.replace(old, new)
+
+
+_MIXER = '''def mamba_mixer(hidden, weights, parallel=False):
+    batch, L, _ = hidden.shape
+    u, z = (hidden @ weights["in_proj.weight"].T).chunk(2, dim=-1)
+    channels = u.shape[-1]
+    K = weights["conv1d.weight"].shape[-1]
+    conv = F.conv1d(u.transpose(1, 2), weights["conv1d.weight"], weights["conv1d.bias"], padding=K - 1, groups=channels)
+    u = F.silu(conv[..., :L]).transpose(1, 2)
+    N, R = weights["A_log"].shape[-1], weights["dt_proj.weight"].shape[-1]
+    dt, B, C = (u @ weights["x_proj.weight"].T).split([R, N, N], dim=-1)
+    delta = F.softplus(dt @ weights["dt_proj.weight"].T + weights["dt_proj.bias"])
+    A = -torch.exp(weights["A_log"])
+    if parallel:
+        A_bar, B_bar = discretize(delta, A, B)
+        h, _ = parallel_scan(A_bar, B_bar * u[..., None])
+        y = (h * C[:, :, None, :]).sum(-1) + weights["D"] * u
+    else:
+        y, _ = selective_scan(u, delta, A, B, C, weights["D"])
+    return (y * F.silu(z)) @ weights["out_proj.weight"].T
+'''
+
+
+def _mixer(old: str, new: str) -> str:
+    assert old in _MIXER, old
+    return _MIXER.replace(old, new)
+
+
+_STEP = '''def mamba_step(hidden_t, conv_state, ssm_state, weights):
+    u, z = (hidden_t @ weights["in_proj.weight"].T).chunk(2, dim=-1)
+    window = torch.cat([conv_state, u[:, :, None]], dim=-1)
+    u = F.silu((window * weights["conv1d.weight"][:, 0]).sum(-1) + weights["conv1d.bias"])
+    N, R = weights["A_log"].shape[-1], weights["dt_proj.weight"].shape[-1]
+    dt, B, C = (u @ weights["x_proj.weight"].T).split([R, N, N], dim=-1)
+    delta = F.softplus(dt @ weights["dt_proj.weight"].T + weights["dt_proj.bias"])
+    A_bar, B_bar = discretize(delta, -torch.exp(weights["A_log"]), B)
+    ssm_state = A_bar * ssm_state + B_bar * u[..., None]
+    y = (ssm_state * C[:, None, :]).sum(-1) + weights["D"] * u
+    return (y * F.silu(z)) @ weights["out_proj.weight"].T, window[:, :, 1:], ssm_state
+'''
+
+
+def _step(old: str, new: str) -> str:
+    assert old in _STEP, old
+    return _STEP.replace(old, new)
+
+
+_SCAN = '''def selective_scan(u, delta, A, B, C, D, h0=None):
+    A_bar, B_bar = discretize(delta, A, B)
+    batch, L, channels = u.shape
+    h = torch.zeros(batch, channels, A.shape[-1], dtype=u.dtype) if h0 is None else h0
+    ys = []
+    for t in range(L):
+        h = A_bar[:, t] * h + B_bar[:, t] * u[:, t, :, None]
+        ys.append((h * C[:, t, None, :]).sum(-1) + D * u[:, t])
+    return torch.stack(ys, dim=1), h
+'''
+
+
+def _scan(old: str, new: str) -> str:
+    assert old in _SCAN, old
+    return _SCAN.replace(old, new)
+
+
+_SSM_USERS = ["test_discretize", "test_selective_scan", "test_ssm_conv_kernel", "test_mamba_mixer", "test_mamba_step"]
+
+WRONG_IMPLEMENTATIONS = [
+    {
+        "name": "forward_no_sqrt_d_scale",
+        "cell": "transformer_forward",
+        "why": "forgets to divide the scores by sqrt(head_dim), so the softmax is too sharp",
+        "source": _forward("q @ k.transpose(-2, -1) / math.sqrt(d)", "q @ k.transpose(-2, -1)"),
+        "loses": ["test_transformer_forward", "test_entp_logits"],
+    },
+    {
+        "name": "forward_mask_transposed",
+        "cell": "transformer_forward",
+        "why": "reads the mask as allowed[key, query], so the causal mask lets queries see the future",
+        "source": _forward("mask = allowed if allowed.dim() == 2 else allowed[:, None]",
+                           "mask = (allowed.T if allowed.dim() == 2 else allowed.transpose(-1, -2)[:, None])"),
+        "loses": ["test_transformer_forward"],
+    },
+    {
+        "name": "forward_softmax_over_queries",
+        "cell": "transformer_forward",
+        "why": "normalises the attention over the query axis (dim=-2) instead of the keys",
+        "source": _forward("scores.softmax(dim=-1)", "scores.softmax(dim=-2).nan_to_num(0.0)"),
+        "loses": ["test_transformer_forward", "test_entp_logits"],
+    },
+    {
+        "name": "forward_no_final_norm",
+        "cell": "transformer_forward",
+        "why": "forgets the final LayerNorm before the output head",
+        "source": _forward('return F.layer_norm(h, (C,), weights["norm_f.weight"]) @ weights["lm_head.weight"].T',
+                           'return h @ weights["lm_head.weight"].T'),
+        "loses": ["test_transformer_forward", "test_entp_logits"],
+    },
+    {
+        "name": "forward_interleaved_heads",
+        "cell": "transformer_forward",
+        "why": "splits the heads as (d, H) instead of (H, d): each head gets every H-th coordinate",
+        "source": _forward("t.view(B, T, n_head, d).transpose(1, 2)", "t.view(B, T, d, n_head).permute(0, 3, 1, 2)")
+        .replace("y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)",
+                 "y = (scores.softmax(dim=-1) @ v).permute(0, 2, 3, 1).reshape(B, T, C)"),
+        "loses": ["test_transformer_forward", "test_entp_logits"],
+    },
+    # ---- entp_logits ----------------------------------------------------------------------------------------
+    {
+        "name": "entp_is_the_decoder",
+        "cell": "entp_logits",
+        "why": "runs one causal pass and calls it ENTP (the representations of earlier positions are never redone)",
+        "source": '''def entp_logits(x, weights, n_head):
+    T = x.shape[1]
+    return transformer_forward(x, weights, n_head, torch.ones(T, T, dtype=torch.bool).tril())
+''',
+        "loses": ["test_entp_logits"],
+    },
+    {
+        "name": "entp_one_unmasked_pass",
+        "cell": "entp_logits",
+        "why": "runs a single full-attention pass over the whole sequence: every position sees the future",
+        "source": '''def entp_logits(x, weights, n_head):
+    T = x.shape[1]
+    return transformer_forward(x, weights, n_head, torch.ones(T, T, dtype=torch.bool))
+''',
+        "loses": ["test_entp_logits"],
+    },
+    {
+        "name": "entp_prefix_off_by_one",
+        "cell": "entp_logits",
+        "why": "feeds x[:, :t] (without token t) for row t, and the first token alone for row 0",
+        "source": '''def entp_logits(x, weights, n_head):
+    T = x.shape[1]
+    rows = []
+    for t in range(T):
+        n = max(t, 1)
+        rows.append(transformer_forward(x[:, :n], weights, n_head, torch.ones(n, n, dtype=torch.bool))[:, -1])
+    return torch.stack(rows, dim=1)
+''',
+        "loses": ["test_entp_logits"],
+    },
+    {
+        "name": "entp_reads_first_position",
+        "cell": "entp_logits",
+        "why": "reads the encoder's output at position 0 of each prefix instead of its last position",
+        "source": '''def entp_logits(x, weights, n_head):
+    T = x.shape[1]
+    rows = []
+    for t in range(T):
+        full = torch.ones(t + 1, t + 1, dtype=torch.bool)
+        rows.append(transformer_forward(x[:, : t + 1], weights, n_head, full)[:, 0])
+    return torch.stack(rows, dim=1)
+''',
+        "loses": ["test_entp_logits"],
+    },
+    # ---- attention_cost -------------------------------------------------------------------------------------
+    {
+        "name": "cost_leading_terms_only",
+        "cell": "attention_cost",
+        "why": "returns the asymptotic n^2/2 and n^3/3 instead of exact counts",
+        "source": '''def attention_cost(n, method):
+    if method == "decoder":
+        return n * n // 2
+    if method == "decoder_no_cache":
+        return n**3 // 6
+    return n**3 // 3
+''',
+        "loses": ["test_attention_cost"],
+    },
+    {
+        "name": "cost_entp_counts_causal_scores",
+        "cell": "attention_cost",
+        "why": "counts ENTP's prefix passes as causal (t(t+1)/2 scores each), forgetting the mask is gone",
+        "source": '''def attention_cost(n, method):
+    if method == "decoder":
+        return n * (n + 1) // 2
+    return n * (n + 1) * (n + 2) // 6
+''',
+        "loses": ["test_attention_cost"],
+    },
+    {
+        "name": "cost_float_division",
+        "cell": "attention_cost",
+        "why": "uses / instead of //, returning floats that lose exactness for large n",
+        "source": '''def attention_cost(n, method):
+    if method == "decoder":
+        return n * (n + 1) / 2
+    if method == "decoder_no_cache":
+        return n * (n + 1) * (n + 2) / 6
+    return n * (n + 1) * (2 * n + 1) / 6
+''',
+        "loses": ["test_attention_cost"],
+    },
+    # ---- count3_labels --------------------------------------------------------------------------------------
+    {
+        "name": "count3_unordered_pairs",
+        "cell": "count3_labels",
+        "why": "counts unordered pairs i <= j instead of ordered pairs",
+        "source": '''def count3_labels(x, M):
+    x = torch.as_tensor(x, dtype=torch.long)
+    B, T = x.shape
+    y = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        for t in range(T):
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0) for i in range(t + 1) for j in range(i, t + 1))
+            y[b, t] = c % M
+    return y
+''',
+        "loses": ["test_count3_labels"],
+    },
+    {
+        "name": "count3_excludes_current_token",
+        "cell": "count3_labels",
+        "why": "takes the pairs among the tokens strictly before t",
+        "source": '''def count3_labels(x, M):
+    x = torch.as_tensor(x, dtype=torch.long)
+    B, T = x.shape
+    y = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        for t in range(T):
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0) for i in range(t) for j in range(t))
+            y[b, t] = c % M
+    return y
+''',
+        "loses": ["test_count3_labels"],
+    },
+    {
+        "name": "count3_no_modulo",
+        "cell": "count3_labels",
+        "why": "returns the raw number of pairs, forgetting the final modulo M",
+        "source": '''def count3_labels(x, M):
+    x = torch.as_tensor(x, dtype=torch.long)
+    B, T = x.shape
+    y = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        for t in range(T):
+            y[b, t] = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0) for i in range(t + 1) for j in range(t + 1))
+    return y
+''',
+        "loses": ["test_count3_labels"],
+    },
+    {
+        "name": "count3_whole_sequence",
+        "cell": "count3_labels",
+        "why": "counts pairs over the whole sequence instead of the prefix 0..t (a label that sees the future)",
+        "source": '''def count3_labels(x, M):
+    x = torch.as_tensor(x, dtype=torch.long)
+    hit = (x[:, None, :, None] + x[:, None, None, :] + x[:, :, None, None]) % M == 0
+    return hit.sum(dim=(-1, -2)) % M
+''',
+        "loses": ["test_count3_labels"],
+    },
+    {
+        "name": "count3_distinct_indices",
+        "cell": "count3_labels",
+        "why": "requires i != j",
+        "source": '''def count3_labels(x, M):
+    x = torch.as_tensor(x, dtype=torch.long)
+    B, T = x.shape
+    y = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        for t in range(T):
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0)
+                    for i in range(t + 1) for j in range(t + 1) if i != j)
+            y[b, t] = c % M
+    return y
+''',
+        "loses": ["test_count3_labels"],
+    },
+    # ---- discretize -----------------------------------------------------------------------------------------
+    {
+        "name": "discretize_exact_zoh_b",
+        "cell": "discretize",
+        "why": "uses the exact ZOH B_bar = (exp(delta A) - 1) / A * B, not the simplified delta B of Mamba's code",
+        "source": '''def discretize(delta, A, B):
+    dA = delta[..., None] * A
+    A_bar = torch.exp(dA)
+    B_bar = (A_bar - 1.0) / A * B[..., None, :]
+    return A_bar, B_bar
+''',
+        "loses": _SSM_USERS,
+    },
+    {
+        "name": "discretize_euler_a",
+        "cell": "discretize",
+        "why": "discretises A with Euler too: A_bar = 1 + delta A",
+        "source": '''def discretize(delta, A, B):
+    return 1.0 + delta[..., None] * A, delta[..., None] * B[..., None, :]
+''',
+        "loses": _SSM_USERS,
+    },
+    {
+        "name": "discretize_forgets_delta_in_b",
+        "cell": "discretize",
+        "why": "uses B_bar = B, forgetting the step size on the input",
+        "source": '''def discretize(delta, A, B):
+    A_bar = torch.exp(delta[..., None] * A)
+    return A_bar, B[..., None, :].expand_as(A_bar)
+''',
+        "loses": _SSM_USERS,
+    },
+    # ---- selective_scan -------------------------------------------------------------------------------------
+    {
+        "name": "scan_reads_state_before_update",
+        "cell": "selective_scan",
+        "why": "computes y_t = C_t . h_{t-1} (reads the state before adding the current input)",
+        "source": _scan('''        h = A_bar[:, t] * h + B_bar[:, t] * u[:, t, :, None]
+        ys.append((h * C[:, t, None, :]).sum(-1) + D * u[:, t])''',
+                        '''        ys.append((h * C[:, t, None, :]).sum(-1) + D * u[:, t])
+        h = A_bar[:, t] * h + B_bar[:, t] * u[:, t, :, None]'''),
+        "loses": ["test_selective_scan", "test_mamba_mixer"],
+    },
+    {
+        "name": "scan_no_skip",
+        "cell": "selective_scan",
+        "why": "forgets the skip term D * u",
+        "source": _scan("ys.append((h * C[:, t, None, :]).sum(-1) + D * u[:, t])", "ys.append((h * C[:, t, None, :]).sum(-1))"),
+        "loses": ["test_selective_scan", "test_mamba_mixer"],
+    },
+    {
+        "name": "scan_ignores_h0",
+        "cell": "selective_scan",
+        "why": "always starts from a zero state, ignoring h0",
+        "source": _scan("if h0 is None else h0", "if True else h0"),
+        "loses": ["test_selective_scan"],
+    },
+    # ---- parallel_scan --------------------------------------------------------------------------------------
+    {
+        "name": "pscan_sequential_loop",
+        "cell": "parallel_scan",
+        "why": "loops over time (L - 1 sequential rounds): correct values, but no parallel scan",
+        "source": '''def parallel_scan(a, b):
+    hs = [b[:, 0]]
+    for t in range(1, a.shape[1]):
+        hs.append(a[:, t] * hs[-1] + b[:, t])
+    return torch.stack(hs, dim=1), a.shape[1] - 1
+''',
+        "loses": ["test_parallel_scan"],
+    },
+    {
+        "name": "pscan_combine_order_swapped",
+        "cell": "parallel_scan",
+        "why": "combines as a' b + b' (applies the later map first), treating the operation as commutative",
+        "source": '''def parallel_scan(a, b):
+    L = a.shape[1]
+    rounds, offset = 0, 1
+    while offset < L:
+        new_b = torch.cat([b[:, :offset], a[:, :-offset] * b[:, offset:] + b[:, :-offset]], dim=1)
+        new_a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
+        a, b = new_a, new_b
+        offset *= 2
+        rounds += 1
+    return b, rounds
+''',
+        "loses": ["test_parallel_scan", "test_mamba_mixer"],
+    },
+    {
+        "name": "pscan_updates_a_first",
+        "cell": "parallel_scan",
+        "why": "updates a in place before computing b, so b is combined with this round's a instead of the previous one",
+        "source": '''def parallel_scan(a, b):
+    L = a.shape[1]
+    rounds, offset = 0, 1
+    while offset < L:
+        a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
+        b = torch.cat([b[:, :offset], a[:, offset:] * b[:, :-offset] + b[:, offset:]], dim=1)
+        offset *= 2
+        rounds += 1
+    return b, rounds
+''',
+        "loses": ["test_parallel_scan", "test_mamba_mixer"],
+    },
+    {
+        "name": "pscan_stops_early",
+        "cell": "parallel_scan",
+        "why": "stops the doubling at offset < L // 2, missing the last round when L is not a power of two",
+        "source": '''def parallel_scan(a, b):
+    L = a.shape[1]
+    rounds, offset = 0, 1
+    while offset < L // 2:
+        new_b = torch.cat([b[:, :offset], a[:, offset:] * b[:, :-offset] + b[:, offset:]], dim=1)
+        new_a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
+        a, b = new_a, new_b
+        offset *= 2
+        rounds += 1
+    return b, rounds
+''',
+        "loses": ["test_parallel_scan", "test_mamba_mixer"],
+    },
+    # ---- ssm_conv_kernel ------------------------------------------------------------------------------------
+    {
+        "name": "kernel_powers_start_at_one",
+        "cell": "ssm_conv_kernel",
+        "why": "uses A_bar^(k+1): the current input already decayed once",
+        "source": '''def ssm_conv_kernel(delta, A, B, C, L):
+    A_bar, B_bar = discretize(delta, A, B)
+    k = torch.arange(1, L + 1, dtype=A_bar.dtype)
+    return ((A_bar[None] ** k[:, None, None]) * B_bar * C).sum(-1).T
+''',
+        "loses": ["test_ssm_conv_kernel"],
+    },
+    {
+        "name": "kernel_without_delta_in_b",
+        "cell": "ssm_conv_kernel",
+        "why": "uses B instead of B_bar = delta B in the kernel",
+        "source": '''def ssm_conv_kernel(delta, A, B, C, L):
+    A_bar = torch.exp(delta[:, None] * A)
+    k = torch.arange(L, dtype=A_bar.dtype)
+    return ((A_bar[None] ** k[:, None, None]) * B * C).sum(-1).T
+''',
+        "loses": ["test_ssm_conv_kernel"],
+    },
+    {
+        "name": "kernel_time_first",
+        "cell": "ssm_conv_kernel",
+        "why": "returns the kernel as (L, D) instead of (D, L)",
+        "source": '''def ssm_conv_kernel(delta, A, B, C, L):
+    A_bar, B_bar = discretize(delta, A, B)
+    k = torch.arange(L, dtype=A_bar.dtype)
+    return ((A_bar[None] ** k[:, None, None]) * B_bar * C).sum(-1)
+''',
+        "loses": ["test_ssm_conv_kernel"],
+    },
+    # ---- mamba_mixer ----------------------------------------------------------------------------------------
+    {
+        "name": "mixer_conv_not_causal",
+        "cell": "mamba_mixer",
+        "why": "keeps the last L outputs of the padded convolution, so output t mixes inputs t..t+K-1 (the future)",
+        "source": _mixer("u = F.silu(conv[..., :L])", "u = F.silu(conv[..., -L:])"),
+        "loses": ["test_mamba_mixer"],
+    },
+    {
+        "name": "mixer_no_softplus",
+        "cell": "mamba_mixer",
+        "why": "uses the raw projection as the step size, forgetting softplus (negative steps)",
+        "source": _mixer('delta = F.softplus(dt @ weights["dt_proj.weight"].T + weights["dt_proj.bias"])',
+                         'delta = dt @ weights["dt_proj.weight"].T + weights["dt_proj.bias"]'),
+        "loses": ["test_mamba_mixer"],
+    },
+    {
+        "name": "mixer_no_gate",
+        "cell": "mamba_mixer",
+        "why": "forgets the gate silu(z)",
+        "source": _mixer('return (y * F.silu(z)) @ weights["out_proj.weight"].T', 'return y @ weights["out_proj.weight"].T'),
+        "loses": ["test_mamba_mixer"],
+    },
+    {
+        "name": "mixer_positive_a",
+        "cell": "mamba_mixer",
+        "why": "uses A = exp(A_log) (forgets the minus sign): the state grows instead of decaying",
+        "source": _mixer('A = -torch.exp(weights["A_log"])', 'A = torch.exp(weights["A_log"])'),
+        "loses": ["test_mamba_mixer"],
+    },
+    {
+        "name": "mixer_swaps_u_and_gate",
+        "cell": "mamba_mixer",
+        "why": "takes the gate from the first half of in_proj and the SSM input from the second",
+        "source": _mixer('u, z = (hidden @ weights["in_proj.weight"].T).chunk(2, dim=-1)',
+                         'z, u = (hidden @ weights["in_proj.weight"].T).chunk(2, dim=-1)'),
+        "loses": ["test_mamba_mixer"],
+    },
+    {
+        "name": "mixer_no_conv_activation",
+        "cell": "mamba_mixer",
+        "why": "forgets the SiLU after the short convolution",
+        "source": _mixer("u = F.silu(conv[..., :L]).transpose(1, 2)", "u = conv[..., :L].transpose(1, 2)"),
+        "loses": ["test_mamba_mixer"],
+    },
+    # ---- mamba_step -----------------------------------------------------------------------------------------
+    {
+        "name": "step_conv_state_not_shifted",
+        "cell": "mamba_step",
+        "why": "returns the old conv_state, so the convolution never sees the previous tokens",
+        "source": _step("window[:, :, 1:], ssm_state", "conv_state, ssm_state"),
+        "loses": ["test_mamba_step"],
+    },
+    {
+        "name": "step_window_newest_first",
+        "cell": "mamba_step",
+        "why": "puts the new input first in the window, reversing the order the conv weights expect",
+        "source": _step("window = torch.cat([conv_state, u[:, :, None]], dim=-1)",
+                        "window = torch.cat([u[:, :, None], conv_state], dim=-1)")
+        .replace("window[:, :, 1:], ssm_state", "window[:, :, :-1], ssm_state"),
+        "loses": ["test_mamba_step"],
+    },
+    {
+        "name": "step_no_decay",
+        "cell": "mamba_step",
+        "why": "adds the input to the state without multiplying the old state by A_bar",
+        "source": _step("ssm_state = A_bar * ssm_state + B_bar * u[..., None]", "ssm_state = ssm_state + B_bar * u[..., None]"),
+        "loses": ["test_mamba_step"],
+    },
+]
