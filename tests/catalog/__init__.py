@@ -5,7 +5,8 @@ Each module defines `WRONG_IMPLEMENTATIONS`, a list of dicts:
     cell    grade_id of the answer cell it replaces (one graded function per answer cell)
     why     the mistake in one line, as a student would make it
     source  the complete replacement source of that cell
-    loses   grade_ids of the test cells that must fail with it
+    loses   grade_ids of the test cells that must fail with it (the other answers are correct; a mistake
+            in a function that others call also fails those functions' tests)
 `tests/test_catalogs.py` proves every entry loses those points (see its docstring for how).
 """
 

@@ -1,12 +1,6 @@
 '''Wrong implementations for lab w01-1 (DeepSeek-V2/V3: MLA, absorption, KV cache, DeepSeekMoE, balancing, MTP).
 
-Each entry replaces one solution cell of weeks/w01-1-deepseek-v3/solution.ipynb:
-    name:   short identifier
-    cell:   grade_id of the solution cell that `source` replaces (the function of the same name)
-    why:    the mistake, as a student would make it
-    source: the complete replacement cell (a full function definition)
-    loses:  grade_ids of the test cells that must fail with this mistake (the other graded functions are correct;
-            a mistake in a function that others call also fails those functions' tests)
+Each entry replaces one answer cell of weeks/w01-1-deepseek-v3/solution.ipynb (format: tests/catalog/__init__.py).
 '''
 
 _LATENT = """def mla_latent(h, weights, positions=None, rope_base=10000.0):

@@ -1,12 +1,6 @@
 """Wrong implementations for lab w01-2 (Mixtral sparse MoE, load balancing, multi-token prediction, self-speculation).
 
-Each entry replaces one solution cell of weeks/w01-2-moe-mtp/solution.ipynb:
-    name:   short identifier
-    cell:   grade_id of the solution cell that `source` replaces (the function of the same name)
-    why:    the mistake, as a student would make it
-    source: the complete replacement cell (a full function definition)
-    loses:  grade_ids of the test cells that must fail with this mistake (the other graded functions are correct;
-            a mistake in a function that others call also fails those functions' tests)
+Each entry replaces one answer cell of weeks/w01-2-moe-mtp/solution.ipynb (format: tests/catalog/__init__.py).
 """
 
 WRONG_IMPLEMENTATIONS = [
