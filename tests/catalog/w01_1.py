@@ -39,24 +39,41 @@ _ATTENTION = """def mla_attention(h, weights, n_heads, rope_base=10000.0):
     return o @ weights["W_O"].T
 """
 
-_DECODE = """def mla_decode_absorbed(h_new, c_cache, kr_cache, weights, n_heads, rope_base=10000.0):
+_ABSORB = """def mla_absorb(weights, n_heads):
+    H = n_heads
+    d_c, d_q = weights["W_UK"].shape[1], weights["W_UQ"].shape[1]
+    D = weights["W_O"].shape[0]
+    W_UQ = weights["W_UQ"].view(H, -1, d_q)
+    W_UK = weights["W_UK"].view(H, -1, d_c)
+    W_UV = {wuv}
+    W_O = weights["W_O"].view(D, H, -1)
+    uq = {uq}
+    o = {o}
+    return {{"W_UQ_absorbed": uq, "W_O_absorbed": o}}
+"""
+_ABS_OK = dict(wuv='weights["W_UV"].view(H, -1, d_c)',
+               uq='torch.einsum("hnc,hnq->hcq", W_UK, W_UQ).reshape(H * d_c, d_q)',
+               o='torch.einsum("dhv,hvc->dhc", W_O, W_UV).reshape(D, H * d_c)')
+
+# the decode reads only W_DQ, q_norm, W_QR, W_UQ_absorbed (H d_c, d_q), W_O_absorbed (D, H d_c) and the cache
+_DECODE = """def mla_decode_absorbed(h_new, c_cache, kr_cache, weights, n_heads, softmax_scale, rope_base=10000.0):
     B, S, d_c = c_cache.shape
     H = n_heads
-    q_nope, q_rope = mla_queries(h_new[:, None], weights, H, torch.tensor([{pos}]), rope_base)
-    q_nope, q_rope = q_nope[:, :, 0], q_rope[:, :, 0]
-    W_UK = weights["W_UK"].view(H, -1, d_c)
-    q_latent = torch.einsum("bhn,hnc->bhc", q_nope, W_UK)
+    c_q = rms_norm(h_new @ weights["W_DQ"].T, weights["q_norm"])
+    q_rope = apply_rope((c_q @ weights["W_QR"].T).view(B, H, 1, -1), torch.tensor([{pos}]), rope_base)[:, :, 0]
+{query}
     scale = {scale}
-    scores = (torch.einsum("bhc,bsc->bhs", q_latent, c_cache){rope_term}) * scale
+    scores = ({latent_scores}{rope_term}) * scale
     probs = scores.softmax(dim=-1)
-    o_latent = torch.einsum("bhs,bsc->bhc", probs, c_cache)
-    W_UV = {wuv}
-    W_O = weights["W_O"].view(weights["W_O"].shape[0], H, -1)
-    W_OV = torch.einsum("dhv,hvc->hdc", W_O, W_UV)
-    return torch.einsum("bhc,hdc->bd", o_latent, W_OV), scores
+{output}
+    return out, scores
 """
-_DEC_OK = dict(pos="S - 1", scale="1.0 / math.sqrt(q_nope.shape[-1] + q_rope.shape[-1])",
-               rope_term=' + torch.einsum("bhr,bsr->bhs", q_rope, kr_cache)', wuv='weights["W_UV"].view(H, -1, d_c)')
+_DEC_OK = dict(pos="S - 1", scale="softmax_scale",
+               query='    q_latent = (c_q @ weights["W_UQ_absorbed"].T).view(B, H, d_c)',
+               latent_scores='torch.einsum("bhc,bsc->bhs", q_latent, c_cache)',
+               rope_term=' + torch.einsum("bhr,bsr->bhs", q_rope, kr_cache)',
+               output='    o_latent = torch.einsum("bhs,bsc->bhc", probs, c_cache)\n'
+                      '    out = o_latent.reshape(B, H * d_c) @ weights["W_O_absorbed"].T')
 
 _KV = """def kv_cache_bytes_per_token(attention, n_heads, head_dim, n_kv_heads=None, kv_lora_rank=None,
                              rope_head_dim=None, bytes_per_element=2.0):
@@ -187,6 +204,14 @@ WRONG_IMPLEMENTATIONS = [
         "source": _QUERIES.format(cq=_GOOD_CQ, qn=_GOOD_QN, qr="apply_rope(q_rope, torch.arange(T), rope_base)"),
         "loses": ["test_mla_queries", "test_mla_decode_absorbed"],
     },
+    {
+        "name": "queries_default_positions_from_one",
+        "cell": "mla_queries",
+        "why": "numbers the default positions 1..T instead of 0..T-1 (explicit positions are right)",
+        "source": _QUERIES.format(cq=_GOOD_CQ, qn=_GOOD_QN, qr="apply_rope(q_rope, positions, rope_base)").replace(
+            "positions = torch.arange(T)", "positions = torch.arange(1, T + 1)"),
+        "loses": ["test_mla_queries"],
+    },
     # --- mla_attention
     {
         "name": "attention_scale_nope_only",
@@ -216,6 +241,59 @@ WRONG_IMPLEMENTATIONS = [
         "source": _ATTENTION.format(scale="1.0 / math.sqrt(q_nope.shape[-1] + q_rope.shape[-1])", diag=1, axis=-2),
         "loses": MLA,
     },
+    {
+        "name": "latent_default_positions_from_one",
+        "cell": "mla_latent",
+        "why": "numbers the default positions 1..T instead of 0..T-1 (explicit positions are right)",
+        "source": """def mla_latent(h, weights, positions=None, rope_base=10000.0):
+    if positions is None:
+        positions = torch.arange(1, h.shape[-2] + 1)
+    c_kv = rms_norm(h @ weights["W_DKV"].T, weights["kv_norm"])
+    return c_kv, apply_rope(h @ weights["W_KR"].T, positions, rope_base)
+""",
+        "loses": ["test_mla_latent"],
+    },
+    {
+        "name": "latent_default_positions_all_zero",
+        "cell": "mla_latent",
+        "why": "defaults to position 0 for every token (RoPE becomes the identity when positions are omitted)",
+        "source": """def mla_latent(h, weights, positions=None, rope_base=10000.0):
+    if positions is None:
+        positions = torch.zeros(h.shape[-2], dtype=torch.long)
+    c_kv = rms_norm(h @ weights["W_DKV"].T, weights["kv_norm"])
+    return c_kv, apply_rope(h @ weights["W_KR"].T, positions, rope_base)
+""",
+        "loses": ["test_mla_latent"],
+    },
+    # --- mla_absorb
+    {
+        "name": "absorb_query_mixes_heads",
+        "cell": "mla_absorb",
+        "why": "absorbs with the full matrices, W_UK^T W_UQ, which sums every head's query against every head's key",
+        "source": _ABSORB.format(**dict(_ABS_OK, uq='(weights["W_UK"].T @ weights["W_UQ"]).repeat(H, 1)')),
+        "loses": ["test_mla_absorb", "test_mla_decode_absorbed"],
+    },
+    {
+        "name": "absorb_query_transposed_blocks",
+        "cell": "mla_absorb",
+        "why": "folds W_UQ_i^T W_UK_i (d_q x d_c) and reshapes it into place, so each head's block is transposed",
+        "source": _ABSORB.format(**dict(_ABS_OK, uq='torch.einsum("hnq,hnc->hqc", W_UQ, W_UK).reshape(H * d_c, d_q)')),
+        "loses": ["test_mla_absorb", "test_mla_decode_absorbed"],
+    },
+    {
+        "name": "absorb_wrong_head_split_of_W_UV",
+        "cell": "mla_absorb",
+        "why": "splits W_UV into heads along the wrong axis (rows interleaved across heads) when folding it into W_O",
+        "source": _ABSORB.format(**dict(_ABS_OK, wuv='weights["W_UV"].view(-1, H, d_c).transpose(0, 1)')),
+        "loses": ["test_mla_absorb", "test_mla_decode_absorbed"],
+    },
+    {
+        "name": "absorb_output_columns_latent_major",
+        "cell": "mla_absorb",
+        "why": "lays W_O_absorbed's columns out latent-major (c, h) instead of head after head",
+        "source": _ABSORB.format(**dict(_ABS_OK, o='torch.einsum("dhv,hvc->dch", W_O, W_UV).reshape(D, H * d_c)')),
+        "loses": ["test_mla_absorb", "test_mla_decode_absorbed"],
+    },
     # --- mla_decode_absorbed
     {
         "name": "decode_no_scale",
@@ -239,10 +317,44 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_mla_decode_absorbed"],
     },
     {
-        "name": "decode_wrong_head_split_of_W_UV",
+        "name": "decode_heads_flattened_latent_major",
         "cell": "mla_decode_absorbed",
-        "why": "splits W_UV into heads along the wrong axis (rows interleaved across heads) when folding it into W_O",
-        "source": _DECODE.format(**dict(_DEC_OK, wuv='weights["W_UV"].view(-1, H, d_c).transpose(0, 1)')),
+        "why": "flattens the per-head latent averages as (latent, head) instead of head after head before W_O_absorbed",
+        "source": _DECODE.format(**dict(_DEC_OK, output='    o_latent = torch.einsum("bhs,bsc->bhc", probs, c_cache)\n'
+                                                        '    out = o_latent.transpose(1, 2).reshape(B, H * d_c) @ weights["W_O_absorbed"].T')),
+        "loses": ["test_mla_decode_absorbed"],
+    },
+    # wasteful but equal: these give the right numbers in exact arithmetic and must still lose the structure test
+    {
+        "name": "decode_decompresses_cache",
+        "cell": "mla_decode_absorbed",
+        "why": "decompresses every cached latent into per-head keys and values with W_UK / W_UV (what absorption avoids)",
+        "source": """def mla_decode_absorbed(h_new, c_cache, kr_cache, weights, n_heads, softmax_scale, rope_base=10000.0):
+    B, S, d_c = c_cache.shape
+    H = n_heads
+    q_nope, q_rope = mla_queries(h_new[:, None], weights, H, torch.tensor([S - 1]), rope_base)
+    k_nope = (c_cache @ weights["W_UK"].T).view(B, S, H, -1).transpose(1, 2)
+    v = (c_cache @ weights["W_UV"].T).view(B, S, H, -1).transpose(1, 2)
+    scores = (q_nope @ k_nope.transpose(-2, -1) + q_rope @ kr_cache[:, None].transpose(-2, -1))[:, :, 0] * softmax_scale
+    o = (scores.softmax(-1)[:, :, None] @ v)[:, :, 0].reshape(B, -1)
+    return o @ weights["W_O"].T, scores
+""",
+        "loses": ["test_mla_decode_absorbed"],
+    },
+    {
+        "name": "decode_expands_cache_through_W_O_absorbed",
+        "cell": "mla_decode_absorbed",
+        "why": "maps every cached latent to a per-head output W_O_i W_UV_i c_j first, then averages those (values rebuilt)",
+        "source": _DECODE.format(**dict(_DEC_OK, output='    values = torch.einsum("dhc,bsc->bhsd", weights["W_O_absorbed"].view(-1, H, d_c), c_cache)\n'
+                                                        '    out = torch.einsum("bhs,bhsd->bd", probs, values)')),
+        "loses": ["test_mla_decode_absorbed"],
+    },
+    {
+        "name": "decode_expands_cache_through_W_UQ_absorbed",
+        "cell": "mla_decode_absorbed",
+        "why": "maps every cached latent into the query space (W_UK_i^T W_UQ_i)^T c_j and dots it with c_q (keys rebuilt)",
+        "source": _DECODE.format(**dict(_DEC_OK, query="",
+                                        latent_scores='torch.einsum("hcq,bsc,bq->bhs", weights["W_UQ_absorbed"].view(H, d_c, -1), c_cache, c_q)')),
         "loses": ["test_mla_decode_absorbed"],
     },
     # --- kv_cache_bytes_per_token
@@ -311,6 +423,13 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_moe_router", "test_deepseek_moe"],
     },
     {
+        "name": "router_group_mask_fills_zero",
+        "cell": "moe_router",
+        "why": "masks ineligible experts with 0.0 (older transformers) instead of -inf, so they win when biased scores are negative",
+        "source": _ROUTER.format(**dict(_R_OK, pick="choice.masked_fill(~eligible, 0.0)")),
+        "loses": ["test_moe_router"],
+    },
+    {
         "name": "router_ignores_groups",
         "cell": "moe_router",
         "why": "computes the group mask but then picks the top-k among all experts",
@@ -337,6 +456,78 @@ WRONG_IMPLEMENTATIONS = [
         "cell": "deepseek_moe",
         "why": "writes the routed experts as a GELU MLP (gate projection unused) instead of SwiGLU",
         "source": _MOE.format(**dict(_M_OK, expert='F.gelu(x2[tokens] @ weights["up"][e].T) @ weights["down"][e].T')),
+        "loses": ["test_deepseek_moe"],
+    },
+    # wasteful but equal: every expert on every token; must lose once a never-chosen expert holds NaN weights
+    {
+        "name": "moe_dense_gate_matrix",
+        "cell": "deepseek_moe",
+        "why": "runs every expert on every token and weights them with a dense (N, E) gate matrix that is 0 off the top-k",
+        "source": """def deepseek_moe(x, weights, top_k, n_group=1, topk_group=1, routed_scaling_factor=1.0):
+    shape = x.shape
+    x2 = x.reshape(-1, shape[-1])
+    indices, gates, _ = moe_router(x2, weights["router"], weights["bias"], top_k, n_group, topk_group,
+                                   routed_scaling_factor)
+    dense = torch.zeros(x2.shape[0], weights["gate"].shape[0]).scatter(1, indices, gates)
+    out = swiglu(x2, weights["shared_gate"], weights["shared_up"], weights["shared_down"])
+    for e in range(weights["gate"].shape[0]):
+        out = out + dense[:, e:e + 1] * swiglu(x2, weights["gate"][e], weights["up"][e], weights["down"][e])
+    return out.view(shape)
+""",
+        "loses": ["test_deepseek_moe"],
+    },
+    {
+        "name": "moe_dense_einsum_all_experts",
+        "cell": "deepseek_moe",
+        "why": "evaluates all experts at once with einsums over (token, expert) and sums them with zero gates for the unchosen",
+        "source": """def deepseek_moe(x, weights, top_k, n_group=1, topk_group=1, routed_scaling_factor=1.0):
+    shape = x.shape
+    x2 = x.reshape(-1, shape[-1])
+    indices, gates, _ = moe_router(x2, weights["router"], weights["bias"], top_k, n_group, topk_group,
+                                   routed_scaling_factor)
+    hidden = F.silu(torch.einsum("nd,eid->nei", x2, weights["gate"])) * torch.einsum("nd,eid->nei", x2, weights["up"])
+    y = torch.einsum("nei,edi->ned", hidden, weights["down"])
+    dense = torch.zeros(x2.shape[0], weights["gate"].shape[0]).scatter(1, indices, gates)
+    out = swiglu(x2, weights["shared_gate"], weights["shared_up"], weights["shared_down"])
+    return (out + torch.einsum("ne,ned->nd", dense, y)).view(shape)
+""",
+        "loses": ["test_deepseek_moe"],
+    },
+    {
+        "name": "moe_dense_where_gates",
+        "cell": "deepseek_moe",
+        "why": "runs every expert on every token and builds each expert's gate with torch.where(chosen, gate, 0)",
+        "source": """def deepseek_moe(x, weights, top_k, n_group=1, topk_group=1, routed_scaling_factor=1.0):
+    shape = x.shape
+    x2 = x.reshape(-1, shape[-1])
+    indices, gates, _ = moe_router(x2, weights["router"], weights["bias"], top_k, n_group, topk_group,
+                                   routed_scaling_factor)
+    out = swiglu(x2, weights["shared_gate"], weights["shared_up"], weights["shared_down"])
+    for e in range(weights["gate"].shape[0]):
+        gate_e = torch.where(indices == e, gates, torch.zeros_like(gates)).sum(-1, keepdim=True)
+        out = out + gate_e * swiglu(x2, weights["gate"][e], weights["up"][e], weights["down"][e])
+    return out.view(shape)
+""",
+        "loses": ["test_deepseek_moe"],
+    },
+    {
+        "name": "moe_dispatch_combine_einsum",
+        "cell": "deepseek_moe",
+        "why": "GShard-style one-hot dispatch/combine einsums: every expert runs on a (tokens x experts) buffer, mostly zeros",
+        "source": """def deepseek_moe(x, weights, top_k, n_group=1, topk_group=1, routed_scaling_factor=1.0):
+    shape = x.shape
+    x2 = x.reshape(-1, shape[-1])
+    E = weights["gate"].shape[0]
+    indices, gates, _ = moe_router(x2, weights["router"], weights["bias"], top_k, n_group, topk_group,
+                                   routed_scaling_factor)
+    dispatch = F.one_hot(indices, E).sum(1).to(x2.dtype)  # (N, E), 1 where chosen
+    combine = torch.zeros(x2.shape[0], E).scatter(1, indices, gates)
+    expert_in = torch.einsum("ne,nd->end", dispatch, x2)  # every expert gets a row per token, zero if not routed
+    hidden = F.silu(torch.einsum("end,eid->eni", expert_in, weights["gate"])) * torch.einsum("end,eid->eni", expert_in, weights["up"])
+    expert_out = torch.einsum("eni,edi->end", hidden, weights["down"])
+    out = swiglu(x2, weights["shared_gate"], weights["shared_up"], weights["shared_down"])
+    return (out + torch.einsum("ne,end->nd", combine, expert_out)).view(shape)
+""",
         "loses": ["test_deepseek_moe"],
     },
     # --- balance_bias_update
