@@ -33,7 +33,7 @@ def _forward(old: str, new: str) -> str:
     return _FORWARD.replace(old, new)
 
 
-_MIXER = '''def mamba_mixer(hidden, weights, parallel=False):
+_MIXER = '''def mamba_mixer(hidden, weights):
     batch, L, _ = hidden.shape
     u, z = (hidden @ weights["in_proj.weight"].T).chunk(2, dim=-1)
     channels = u.shape[-1]
@@ -44,12 +44,7 @@ _MIXER = '''def mamba_mixer(hidden, weights, parallel=False):
     dt, B, C = (u @ weights["x_proj.weight"].T).split([R, N, N], dim=-1)
     delta = F.softplus(dt @ weights["dt_proj.weight"].T + weights["dt_proj.bias"])
     A = -torch.exp(weights["A_log"])
-    if parallel:
-        A_bar, B_bar = discretize(delta, A, B)
-        h, _ = parallel_scan(A_bar, B_bar * u[..., None])
-        y = (h * C[:, :, None, :]).sum(-1) + weights["D"] * u
-    else:
-        y, _ = selective_scan(u, delta, A, B, C, weights["D"])
+    y, _ = selective_scan(u, delta, A, B, C, weights["D"])
     return (y * F.silu(z)) @ weights["out_proj.weight"].T
 '''
 
@@ -229,14 +224,15 @@ WRONG_IMPLEMENTATIONS = [
         "name": "count3_unordered_pairs",
         "cell": "count3_labels",
         "why": "counts unordered pairs i <= j instead of ordered pairs",
-        "source": '''def count3_labels(x, M):
+        "source": '''def count3_labels(x, M=None):
     x = torch.as_tensor(x, dtype=torch.long)
     B, T = x.shape
     y = torch.zeros(B, T, dtype=torch.long)
     for b in range(B):
         for t in range(T):
-            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0) for i in range(t + 1) for j in range(i, t + 1))
-            y[b, t] = c % M
+            m = M if M is not None else t + 1
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % m == 0) for i in range(t + 1) for j in range(i, t + 1))
+            y[b, t] = c % m
     return y
 ''',
         "loses": ["test_count3_labels"],
@@ -245,14 +241,15 @@ WRONG_IMPLEMENTATIONS = [
         "name": "count3_excludes_current_token",
         "cell": "count3_labels",
         "why": "takes the pairs among the tokens strictly before t",
-        "source": '''def count3_labels(x, M):
+        "source": '''def count3_labels(x, M=None):
     x = torch.as_tensor(x, dtype=torch.long)
     B, T = x.shape
     y = torch.zeros(B, T, dtype=torch.long)
     for b in range(B):
         for t in range(T):
-            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0) for i in range(t) for j in range(t))
-            y[b, t] = c % M
+            m = M if M is not None else t + 1
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % m == 0) for i in range(t) for j in range(t))
+            y[b, t] = c % m
     return y
 ''',
         "loses": ["test_count3_labels"],
@@ -261,13 +258,14 @@ WRONG_IMPLEMENTATIONS = [
         "name": "count3_no_modulo",
         "cell": "count3_labels",
         "why": "returns the raw number of pairs, forgetting the final modulo M",
-        "source": '''def count3_labels(x, M):
+        "source": '''def count3_labels(x, M=None):
     x = torch.as_tensor(x, dtype=torch.long)
     B, T = x.shape
     y = torch.zeros(B, T, dtype=torch.long)
     for b in range(B):
         for t in range(T):
-            y[b, t] = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0) for i in range(t + 1) for j in range(t + 1))
+            m = M if M is not None else t + 1
+            y[b, t] = sum(int((x[b, i] + x[b, j] + x[b, t]) % m == 0) for i in range(t + 1) for j in range(t + 1))
     return y
 ''',
         "loses": ["test_count3_labels"],
@@ -276,10 +274,12 @@ WRONG_IMPLEMENTATIONS = [
         "name": "count3_whole_sequence",
         "cell": "count3_labels",
         "why": "counts pairs over the whole sequence instead of the prefix 0..t (a label that sees the future)",
-        "source": '''def count3_labels(x, M):
+        "source": '''def count3_labels(x, M=None):
     x = torch.as_tensor(x, dtype=torch.long)
-    hit = (x[:, None, :, None] + x[:, None, None, :] + x[:, :, None, None]) % M == 0
-    return hit.sum(dim=(-1, -2)) % M
+    T = x.shape[1]
+    m = torch.arange(1, T + 1) if M is None else torch.full((T,), M)
+    hit = (x[:, None, :, None] + x[:, None, None, :] + x[:, :, None, None]) % m[None, :, None, None] == 0
+    return hit.sum(dim=(-1, -2)) % m
 ''',
         "loses": ["test_count3_labels"],
     },
@@ -287,15 +287,68 @@ WRONG_IMPLEMENTATIONS = [
         "name": "count3_distinct_indices",
         "cell": "count3_labels",
         "why": "requires i != j",
-        "source": '''def count3_labels(x, M):
+        "source": '''def count3_labels(x, M=None):
     x = torch.as_tensor(x, dtype=torch.long)
     B, T = x.shape
     y = torch.zeros(B, T, dtype=torch.long)
     for b in range(B):
         for t in range(T):
-            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % M == 0)
+            m = M if M is not None else t + 1
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % m == 0)
                     for i in range(t + 1) for j in range(t + 1) if i != j)
-            y[b, t] = c % M
+            y[b, t] = c % m
+    return y
+''',
+        "loses": ["test_count3_labels"],
+    },
+    {
+        "name": "count3_paper_modulus_is_t",
+        "cell": "count3_labels",
+        "why": "uses the 0-based position t as the paper's modulus instead of the prefix length t + 1",
+        "source": '''def count3_labels(x, M=None):
+    x = torch.as_tensor(x, dtype=torch.long)
+    B, T = x.shape
+    y = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        for t in range(T):
+            m = M if M is not None else max(t, 1)
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % m == 0) for i in range(t + 1) for j in range(t + 1))
+            y[b, t] = c % m
+    return y
+''',
+        "loses": ["test_count3_labels"],
+    },
+    {
+        "name": "count3_paper_modulus_whole_length",
+        "cell": "count3_labels",
+        "why": "takes the length T of the whole sequence as the modulus at every position (the modulus must grow with t)",
+        "source": '''def count3_labels(x, M=None):
+    x = torch.as_tensor(x, dtype=torch.long)
+    B, T = x.shape
+    m = T if M is None else M
+    y = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        for t in range(T):
+            c = sum(int((x[b, i] + x[b, j] + x[b, t]) % m == 0) for i in range(t + 1) for j in range(t + 1))
+            y[b, t] = c % m
+    return y
+''',
+        "loses": ["test_count3_labels"],
+    },
+    {
+        "name": "count3_paper_tokens_not_reduced",
+        "cell": "count3_labels",
+        "why": "histogram count that bins the raw tokens instead of their residues, wrong once a token reaches the modulus",
+        "source": '''def count3_labels(x, M=None):
+    x = torch.as_tensor(x, dtype=torch.long)
+    B, T = x.shape
+    y = torch.zeros(B, T, dtype=torch.long)
+    for t in range(T):
+        m = M if M is not None else t + 1
+        size = max(m, int(x.max()) + 1)
+        hist = torch.nn.functional.one_hot(x[:, : t + 1], size).sum(dim=1)[:, :m]
+        partner = (-torch.arange(m)[None, :] - x[:, t, None]) % m
+        y[:, t] = (hist * torch.gather(hist, 1, partner)).sum(-1) % m
     return y
 ''',
         "loses": ["test_count3_labels"],
@@ -357,68 +410,99 @@ WRONG_IMPLEMENTATIONS = [
         "source": _scan("if h0 is None else h0", "if True else h0"),
         "loses": ["test_selective_scan"],
     },
-    # ---- parallel_scan --------------------------------------------------------------------------------------
+    # ---- scan_round ------------------------------------------------------------------------------------------
     {
-        "name": "pscan_sequential_loop",
-        "cell": "parallel_scan",
-        "why": "loops over time (L - 1 sequential rounds): correct values, but no parallel scan",
-        "source": '''def parallel_scan(a, b):
-    hs = [b[:, 0]]
+        "name": "scan_round_whole_loop_in_round_zero",
+        "cell": "scan_round",
+        "why": "runs the sequential loop over time inside round 0 and reports done: right values, one 'round', no parallel scan",
+        "source": '''def scan_round(a, b, r):
+    hs, prods = [b[:, 0]], [a[:, 0]]
     for t in range(1, a.shape[1]):
         hs.append(a[:, t] * hs[-1] + b[:, t])
-    return torch.stack(hs, dim=1), a.shape[1] - 1
+        prods.append(prods[-1] * a[:, t])
+    return torch.stack(prods, dim=1), torch.stack(hs, dim=1), True
 ''',
-        "loses": ["test_parallel_scan"],
+        "loses": ["test_scan_round"],
     },
     {
-        "name": "pscan_combine_order_swapped",
-        "cell": "parallel_scan",
+        "name": "scan_round_loop_spread_over_log_rounds",
+        "cell": "scan_round",
+        "why": "a sequential loop split into ceil(log2 L) 'rounds' (round r extends the prefixes from 2^r to 2^(r+1))",
+        "source": '''def scan_round(a, b, r):
+    L = a.shape[1]
+    a, b = a.clone(), b.clone()
+    for t in range(max(1, 2**r), min(L, 2 ** (r + 1))):
+        b[:, t] = a[:, t] * b[:, t - 1] + b[:, t]
+        a[:, t] = a[:, t] * a[:, t - 1]
+    return a, b, 2 ** (r + 1) >= L
+''',
+        "loses": ["test_scan_round"],
+    },
+    {
+        "name": "scan_round_one_time_step_per_round",
+        "cell": "scan_round",
+        "why": "advances the recurrence by one time step per round: an honest loop, L - 1 rounds instead of O(log L)",
+        "source": '''def scan_round(a, b, r):
+    a, b = a.clone(), b.clone()
+    t = r + 1
+    b[:, t] = a[:, t] * b[:, t - 1] + b[:, t]
+    a[:, t] = a[:, t] * a[:, t - 1]
+    return a, b, t == a.shape[1] - 1
+''',
+        "loses": ["test_scan_round"],
+    },
+    {
+        "name": "scan_round_combine_order_swapped",
+        "cell": "scan_round",
         "why": "combines as a' b + b' (applies the later map first), treating the operation as commutative",
-        "source": '''def parallel_scan(a, b):
+        "source": '''def scan_round(a, b, r):
     L = a.shape[1]
-    rounds, offset = 0, 1
-    while offset < L:
-        new_b = torch.cat([b[:, :offset], a[:, :-offset] * b[:, offset:] + b[:, :-offset]], dim=1)
-        new_a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
-        a, b = new_a, new_b
-        offset *= 2
-        rounds += 1
-    return b, rounds
+    offset = 2**r
+    if offset < L:
+        b = torch.cat([b[:, :offset], a[:, :-offset] * b[:, offset:] + b[:, :-offset]], dim=1)
+        a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
+    return a, b, 2 * offset >= L
 ''',
-        "loses": ["test_parallel_scan", "test_mamba_mixer"],
+        "loses": ["test_scan_round"],
     },
     {
-        "name": "pscan_updates_a_first",
-        "cell": "parallel_scan",
-        "why": "updates a in place before computing b, so b is combined with this round's a instead of the previous one",
-        "source": '''def parallel_scan(a, b):
+        "name": "scan_round_updates_a_first",
+        "cell": "scan_round",
+        "why": "updates a before computing b, so b is combined with this round's a instead of the previous one",
+        "source": '''def scan_round(a, b, r):
     L = a.shape[1]
-    rounds, offset = 0, 1
-    while offset < L:
+    offset = 2**r
+    if offset < L:
         a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
         b = torch.cat([b[:, :offset], a[:, offset:] * b[:, :-offset] + b[:, offset:]], dim=1)
-        offset *= 2
-        rounds += 1
-    return b, rounds
+    return a, b, 2 * offset >= L
 ''',
-        "loses": ["test_parallel_scan", "test_mamba_mixer"],
+        "loses": ["test_scan_round"],
     },
     {
-        "name": "pscan_stops_early",
-        "cell": "parallel_scan",
-        "why": "stops the doubling at offset < L // 2, missing the last round when L is not a power of two",
-        "source": '''def parallel_scan(a, b):
+        "name": "scan_round_done_one_round_early",
+        "cell": "scan_round",
+        "why": "reports done when the offset reaches L / 2, one round too early when L is not a power of two",
+        "source": '''def scan_round(a, b, r):
     L = a.shape[1]
-    rounds, offset = 0, 1
-    while offset < L // 2:
-        new_b = torch.cat([b[:, :offset], a[:, offset:] * b[:, :-offset] + b[:, offset:]], dim=1)
-        new_a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
-        a, b = new_a, new_b
-        offset *= 2
-        rounds += 1
-    return b, rounds
+    offset = 2**r
+    if offset < L:
+        b = torch.cat([b[:, :offset], a[:, offset:] * b[:, :-offset] + b[:, offset:]], dim=1)
+        a = torch.cat([a[:, :offset], a[:, offset:] * a[:, :-offset]], dim=1)
+    return a, b, 2 * offset >= L // 2
 ''',
-        "loses": ["test_parallel_scan", "test_mamba_mixer"],
+        "loses": ["test_scan_round"],
+    },
+    {
+        "name": "scan_round_roll_wraps_around",
+        "cell": "scan_round",
+        "why": "shifts with torch.roll and forgets that the first 2^r elements have no partner (the end wraps around)",
+        "source": '''def scan_round(a, b, r):
+    offset = 2**r
+    a_prev, b_prev = torch.roll(a, offset, dims=1), torch.roll(b, offset, dims=1)
+    return a * a_prev, a * b_prev + b, 2 * offset >= a.shape[1]
+''',
+        "loses": ["test_scan_round"],
     },
     # ---- ssm_conv_kernel ------------------------------------------------------------------------------------
     {
