@@ -1,4 +1,4 @@
-"""Wrong implementations for lab w02-2 (LayerNorm/RMSNorm forward and backward, Post-LN/Pre-LN, gpt-oss attention).
+"""Wrong implementations for lab w02-2 (LayerNorm/RMSNorm forward and backward from saved statistics, Post-LN/Pre-LN, gpt-oss attention).
 
 Each entry replaces one answer cell of weeks/w02-2-norms-gpt-oss/solution.ipynb (format: tests/catalog/__init__.py).
 """
@@ -85,11 +85,8 @@ WRONG_IMPLEMENTATIONS = [
         "name": "ln_bwd_missing_mean_term",
         "cell": "layer_norm_backward",
         "why": "differentiates through the variance but forgets that the mean depends on x too",
-        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
-    mu = x.mean(dim=-1, keepdim=True)
-    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
-    xhat = (x - mu) * rstd
-    lead = tuple(range(x.dim() - 1))
+        "source": """def layer_norm_backward(xhat, rstd, weight, grad_out):
+    lead = tuple(range(xhat.dim() - 1))
     g = grad_out * weight
     grad_x = rstd * (g - xhat * (g * xhat).mean(dim=-1, keepdim=True))
     return grad_x, (grad_out * xhat).sum(dim=lead), grad_out.sum(dim=lead)
@@ -100,11 +97,8 @@ WRONG_IMPLEMENTATIONS = [
         "name": "ln_bwd_missing_variance_term",
         "cell": "layer_norm_backward",
         "why": "treats the standard deviation as a constant (only the centring is differentiated)",
-        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
-    mu = x.mean(dim=-1, keepdim=True)
-    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
-    xhat = (x - mu) * rstd
-    lead = tuple(range(x.dim() - 1))
+        "source": """def layer_norm_backward(xhat, rstd, weight, grad_out):
+    lead = tuple(range(xhat.dim() - 1))
     g = grad_out * weight
     grad_x = rstd * (g - g.mean(dim=-1, keepdim=True))
     return grad_x, (grad_out * xhat).sum(dim=lead), grad_out.sum(dim=lead)
@@ -115,11 +109,8 @@ WRONG_IMPLEMENTATIONS = [
         "name": "ln_bwd_forgets_weight",
         "cell": "layer_norm_backward",
         "why": "back-propagates grad_out into x_hat without multiplying by the gain",
-        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
-    mu = x.mean(dim=-1, keepdim=True)
-    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
-    xhat = (x - mu) * rstd
-    lead = tuple(range(x.dim() - 1))
+        "source": """def layer_norm_backward(xhat, rstd, weight, grad_out):
+    lead = tuple(range(xhat.dim() - 1))
     g = grad_out
     grad_x = rstd * (g - g.mean(dim=-1, keepdim=True) - xhat * (g * xhat).mean(dim=-1, keepdim=True))
     return grad_x, (grad_out * xhat).sum(dim=lead), grad_out.sum(dim=lead)
@@ -130,13 +121,36 @@ WRONG_IMPLEMENTATIONS = [
         "name": "ln_bwd_sums_only_dim0",
         "cell": "layer_norm_backward",
         "why": "sums the parameter gradients over dim 0 only, which is right for 2-D inputs but not for (batch, seq, n)",
-        "source": """def layer_norm_backward(x, weight, grad_out, eps=1e-5):
-    mu = x.mean(dim=-1, keepdim=True)
-    rstd = 1.0 / torch.sqrt(((x - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
-    xhat = (x - mu) * rstd
+        "source": """def layer_norm_backward(xhat, rstd, weight, grad_out):
     g = grad_out * weight
     grad_x = rstd * (g - g.mean(dim=-1, keepdim=True) - xhat * (g * xhat).mean(dim=-1, keepdim=True))
     return grad_x, (grad_out * xhat).sum(dim=0), grad_out.sum(dim=0)
+""",
+        "loses": ["test_layer_norm_backward"],
+    },
+    {
+        "name": "ln_bwd_autograd",
+        "cell": "layer_norm_backward",
+        "why": "not by hand: rebuilds an input x = xhat / rstd and runs autograd through torch's layer_norm (default eps)",
+        "source": """def layer_norm_backward(xhat, rstd, weight, grad_out):
+    x = (xhat / rstd).detach().requires_grad_()
+    w = weight.detach().clone().requires_grad_()
+    b = torch.zeros_like(w, requires_grad=True)
+    F.layer_norm(x, (x.shape[-1],), w, b).backward(grad_out)
+    return x.grad, w.grad, b.grad
+""",
+        "loses": ["test_layer_norm_backward"],
+    },
+    {
+        "name": "ln_bwd_autograd_recomputed_stats",
+        "cell": "layer_norm_backward",
+        "why": "not by hand: runs autograd through its own layer_norm on xhat, which recomputes r = 1/std(xhat) instead of using rstd",
+        "source": """def layer_norm_backward(xhat, rstd, weight, grad_out):
+    x = xhat.detach().clone().requires_grad_()
+    w = weight.detach().clone().requires_grad_()
+    b = torch.zeros_like(w, requires_grad=True)
+    layer_norm(x, w, b).backward(grad_out)
+    return x.grad, w.grad, b.grad
 """,
         "loses": ["test_layer_norm_backward"],
     },
@@ -145,10 +159,8 @@ WRONG_IMPLEMENTATIONS = [
         "name": "rms_bwd_layernorm_formula",
         "cell": "rms_norm_backward",
         "why": "copies LayerNorm's backward, subtracting the mean of g although RMSNorm never centres",
-        "source": """def rms_norm_backward(x, weight, grad_out, eps=1e-6):
-    rrms = 1.0 / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
-    xhat = x * rrms
-    lead = tuple(range(x.dim() - 1))
+        "source": """def rms_norm_backward(xhat, rrms, weight, grad_out):
+    lead = tuple(range(xhat.dim() - 1))
     g = grad_out * weight
     grad_x = rrms * (g - g.mean(dim=-1, keepdim=True) - xhat * (g * xhat).mean(dim=-1, keepdim=True))
     return grad_x, (grad_out * xhat).sum(dim=lead)
@@ -159,24 +171,33 @@ WRONG_IMPLEMENTATIONS = [
         "name": "rms_bwd_constant_rms",
         "cell": "rms_norm_backward",
         "why": "treats 1/RMS(x) as a constant: grad_x = w * grad_out / RMS(x)",
-        "source": """def rms_norm_backward(x, weight, grad_out, eps=1e-6):
-    rrms = 1.0 / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
-    lead = tuple(range(x.dim() - 1))
-    return rrms * grad_out * weight, (grad_out * x * rrms).sum(dim=lead)
+        "source": """def rms_norm_backward(xhat, rrms, weight, grad_out):
+    lead = tuple(range(xhat.dim() - 1))
+    return rrms * grad_out * weight, (grad_out * xhat).sum(dim=lead)
 """,
         "loses": ["test_rms_norm_backward"],
     },
     {
         "name": "rms_bwd_grad_weight_uses_x",
         "cell": "rms_norm_backward",
-        "why": "uses x instead of the normalised x_hat in grad_weight",
-        "source": """def rms_norm_backward(x, weight, grad_out, eps=1e-6):
-    rrms = 1.0 / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps)
-    xhat = x * rrms
-    lead = tuple(range(x.dim() - 1))
+        "why": "uses the un-normalised x = xhat / rrms instead of x_hat in grad_weight",
+        "source": """def rms_norm_backward(xhat, rrms, weight, grad_out):
+    lead = tuple(range(xhat.dim() - 1))
     g = grad_out * weight
     grad_x = rrms * (g - xhat * (g * xhat).mean(dim=-1, keepdim=True))
-    return grad_x, (grad_out * x).sum(dim=lead)
+    return grad_x, (grad_out * xhat / rrms).sum(dim=lead)
+""",
+        "loses": ["test_rms_norm_backward"],
+    },
+    {
+        "name": "rms_bwd_autograd",
+        "cell": "rms_norm_backward",
+        "why": "not by hand: rebuilds x = xhat / rrms and runs autograd through torch's rms_norm (eps 1e-6)",
+        "source": """def rms_norm_backward(xhat, rrms, weight, grad_out):
+    x = (xhat / rrms).detach().requires_grad_()
+    w = weight.detach().clone().requires_grad_()
+    F.rms_norm(x, (x.shape[-1],), w, 1e-6).backward(grad_out)
+    return x.grad, w.grad
 """,
         "loses": ["test_rms_norm_backward"],
     },
