@@ -19,6 +19,11 @@ Two flavours:
   recall). This needs an induction circuit (two composed attention hops) and takes far longer to learn.
 
 Token ids: keys, then values, then filler; `vocab_size` counts them all.
+
+Local order (`copy_lag=k`, off by default): every context position t >= k also gets a target, the token k places
+back, inputs[t - k]. Answering it needs the exact offset k (no content tells which earlier token it is), so it
+measures whether a position encoding still resolves short distances; the retrieval answers measure long ones.
+`answer_mask(seq_len)` tells the two kinds of target apart.
 """
 
 from __future__ import annotations
@@ -36,10 +41,12 @@ class KVRetrieval:
     n_pairs: int = 4  # pairs per sequence (<= n_keys)
     n_queries: int = 4  # queries per sequence (<= n_pairs)
     typed_values: bool = True
+    copy_lag: int | None = None  # if set, context positions t >= copy_lag also predict inputs[t - copy_lag]
 
     def __post_init__(self):
         assert self.n_pairs <= self.n_keys, "keys are distinct within a sequence"
         assert self.n_queries <= self.n_pairs, "no key is asked twice"
+        assert self.copy_lag is None or self.copy_lag >= 1, "copy_lag counts positions back (>= 1)"
 
     @property
     def value_offset(self) -> int:
@@ -56,6 +63,12 @@ class KVRetrieval:
     @property
     def min_len(self) -> int:
         return 2 * self.n_pairs + 2 * self.n_queries
+
+    def answer_mask(self, seq_len: int) -> torch.Tensor:
+        """Bool (seq_len,): True at the query keys, whose targets are retrieval answers (the same for every row)."""
+        mask = torch.zeros(seq_len, dtype=torch.bool)
+        mask[seq_len - 2 * self.n_queries :: 2] = True
+        return mask
 
     def sample(
         self,
@@ -94,6 +107,8 @@ class KVRetrieval:
         inputs[:, ctx::2] = keys.gather(1, asked)
         inputs[:, ctx + 1 :: 2] = values.gather(1, asked)
         targets = torch.full_like(inputs, -100)
+        if self.copy_lag is not None and ctx > self.copy_lag:  # local order: the token copy_lag places back
+            targets[:, self.copy_lag : ctx] = inputs[:, : ctx - self.copy_lag]
         targets[:, ctx::2] = values.gather(1, asked)  # after reading a query key, predict its value
         return inputs, targets
 

@@ -277,7 +277,7 @@ WRONG_IMPLEMENTATIONS = [
     {
         "name": "longrope_factors_on_base",
         "cell": "longrope_inv_freq",
-        "why": "applies each factor to the base, theta_i = (lambda_i * base)**(-2i/d), instead of to the frequency",
+        "why": "applies each factor to the base, theta_i = (rho_i * base)**(-2i/d), instead of to the frequency",
         "source": """def longrope_inv_freq(head_dim: int, base: float, short_factor: list, long_factor: list,
                       original_max_position: int, seq_len: int) -> torch.Tensor:
     factors = torch.as_tensor(long_factor if seq_len > original_max_position else short_factor)
@@ -329,5 +329,286 @@ WRONG_IMPLEMENTATIONS = [
     return 0.1 * math.log(factor) + 1.0
 """,
         "loses": ["test_longrope_attention_factor"],
+    },
+    {
+        "name": "longrope_tables_interpolate_first_positions_too",
+        "cell": "longrope_cos_sin",
+        "why": "ignores n_hat and interpolates every position, so the first positions lose their trained angles",
+        "source": """def longrope_cos_sin(inv_freq, factors, positions, n_hat: int = 0, attention_factor: float = 1.0):
+    positions = torch.as_tensor(positions, dtype=torch.float32)
+    theta = torch.as_tensor(inv_freq, dtype=torch.float32)
+    rescaled = theta / torch.as_tensor(factors, dtype=torch.float32)
+    angles = positions[:, None] * rescaled[None, :]
+    angles = torch.cat([angles, angles], dim=-1)
+    return attention_factor * angles.cos(), attention_factor * angles.sin()
+""",
+        "loses": ["test_longrope_cos_sin"],
+    },
+    {
+        "name": "longrope_tables_n_hat_inclusive",
+        "cell": "longrope_cos_sin",
+        "why": "keeps positions m <= n_hat un-interpolated (off by one: position n_hat is already interpolated)",
+        "source": """def longrope_cos_sin(inv_freq, factors, positions, n_hat: int = 0, attention_factor: float = 1.0):
+    positions = torch.as_tensor(positions, dtype=torch.float32)
+    theta = torch.as_tensor(inv_freq, dtype=torch.float32)
+    rescaled = theta / torch.as_tensor(factors, dtype=torch.float32)
+    keep = (positions <= n_hat)[:, None]
+    angles = positions[:, None] * torch.where(keep, theta[None, :], rescaled[None, :])
+    angles = torch.cat([angles, angles], dim=-1)
+    return attention_factor * angles.cos(), attention_factor * angles.sin()
+""",
+        "loses": ["test_longrope_cos_sin"],
+    },
+    {
+        "name": "longrope_tables_row_index_not_position",
+        "cell": "longrope_cos_sin",
+        "why": "compares the row index with n_hat instead of the position, wrong for a chunk that starts after a KV cache",
+        "source": """def longrope_cos_sin(inv_freq, factors, positions, n_hat: int = 0, attention_factor: float = 1.0):
+    positions = torch.as_tensor(positions, dtype=torch.float32)
+    theta = torch.as_tensor(inv_freq, dtype=torch.float32)
+    rescaled = theta / torch.as_tensor(factors, dtype=torch.float32)
+    keep = (torch.arange(len(positions)) < n_hat)[:, None]
+    angles = positions[:, None] * torch.where(keep, theta[None, :], rescaled[None, :])
+    angles = torch.cat([angles, angles], dim=-1)
+    return attention_factor * angles.cos(), attention_factor * angles.sin()
+""",
+        "loses": ["test_longrope_cos_sin"],
+    },
+    {
+        "name": "longrope_tables_factors_reversed",
+        "cell": "longrope_cos_sin",
+        "why": "applies the factor list from the slow end (factors[::-1]): the largest factor lands on the fastest pair",
+        "source": """def longrope_cos_sin(inv_freq, factors, positions, n_hat: int = 0, attention_factor: float = 1.0):
+    positions = torch.as_tensor(positions, dtype=torch.float32)
+    theta = torch.as_tensor(inv_freq, dtype=torch.float32)
+    rescaled = theta / torch.as_tensor(factors, dtype=torch.float32).flip(0)
+    keep = (positions < n_hat)[:, None]
+    angles = positions[:, None] * torch.where(keep, theta[None, :], rescaled[None, :])
+    angles = torch.cat([angles, angles], dim=-1)
+    return attention_factor * angles.cos(), attention_factor * angles.sin()
+""",
+        "loses": ["test_longrope_cos_sin"],
+    },
+    {
+        "name": "longrope_tables_second_half_not_rescaled",
+        "cell": "longrope_cos_sin",
+        "why": "rescales only columns 0..d/2-1 and leaves the partner columns i + d/2 at the plain angle",
+        "source": """def longrope_cos_sin(inv_freq, factors, positions, n_hat: int = 0, attention_factor: float = 1.0):
+    positions = torch.as_tensor(positions, dtype=torch.float32)
+    theta = torch.as_tensor(inv_freq, dtype=torch.float32)
+    rescaled = theta / torch.as_tensor(factors, dtype=torch.float32)
+    keep = (positions < n_hat)[:, None]
+    scaled = positions[:, None] * torch.where(keep, theta[None, :], rescaled[None, :])
+    angles = torch.cat([scaled, positions[:, None] * theta[None, :]], dim=-1)
+    return attention_factor * angles.cos(), attention_factor * angles.sin()
+""",
+        "loses": ["test_longrope_cos_sin"],
+    },
+    {
+        "name": "longrope_tables_continue_from_n_hat",
+        "cell": "longrope_cos_sin",
+        "why": "makes the angle continuous at n_hat, n_hat*theta + (m - n_hat)*theta/rho, instead of m*theta/rho",
+        "source": """def longrope_cos_sin(inv_freq, factors, positions, n_hat: int = 0, attention_factor: float = 1.0):
+    positions = torch.as_tensor(positions, dtype=torch.float32)
+    theta = torch.as_tensor(inv_freq, dtype=torch.float32)
+    rescaled = theta / torch.as_tensor(factors, dtype=torch.float32)
+    m = positions[:, None]
+    angles = torch.where(m < n_hat, m * theta[None, :], n_hat * theta[None, :] + (m - n_hat) * rescaled[None, :])
+    angles = torch.cat([angles, angles], dim=-1)
+    return attention_factor * angles.cos(), attention_factor * angles.sin()
+""",
+        "loses": ["test_longrope_cos_sin"],
+    },
+    {
+        "name": "longrope_tables_attention_factor_only_interpolated",
+        "cell": "longrope_cos_sin",
+        "why": "applies the attention factor only to the interpolated positions, not to the first n_hat",
+        "source": """def longrope_cos_sin(inv_freq, factors, positions, n_hat: int = 0, attention_factor: float = 1.0):
+    positions = torch.as_tensor(positions, dtype=torch.float32)
+    theta = torch.as_tensor(inv_freq, dtype=torch.float32)
+    rescaled = theta / torch.as_tensor(factors, dtype=torch.float32)
+    keep = (positions < n_hat)[:, None]
+    angles = positions[:, None] * torch.where(keep, theta[None, :], rescaled[None, :])
+    scale = torch.where(keep, 1.0, attention_factor)
+    angles = torch.cat([angles, angles], dim=-1)
+    return scale * angles.cos(), scale * angles.sin()
+""",
+        "loses": ["test_longrope_cos_sin"],
+    },
+    {
+        "name": "search_drops_parents",
+        "cell": "longrope_next_generation",
+        "why": "returns only new candidates (top_k extra mutants instead of the parents), so the best can be lost",
+        "source": """def longrope_next_generation(population, scores, top_k, n_mutation, n_crossover, max_factor,
+                             max_step=0.5, mutation_prob=0.3, seed=0):
+    rng = random.Random(seed)
+    order = sorted(range(len(population)), key=lambda j: scores[j])
+    parents = [[float(v) for v in population[j]] for j in order[:top_k]]
+
+    def repair(candidate):
+        return sorted(min(max(v, 1.0), max_factor) for v in candidate)
+
+    def mutate(parent):
+        return repair([v + rng.uniform(-max_step, max_step) if rng.random() < mutation_prob else v for v in parent])
+
+    def cross(a, b):
+        return repair([x if rng.random() < 0.5 else y for x, y in zip(a, b)])
+
+    mutants = [mutate(rng.choice(parents)) for _ in range(top_k + n_mutation)]
+    children = [cross(*rng.sample(parents, 2)) if len(parents) > 1 else mutate(parents[0]) for _ in range(n_crossover)]
+    return mutants + children
+""",
+        "loses": ["test_longrope_next_generation"],
+    },
+    {
+        "name": "search_keeps_highest_scores",
+        "cell": "longrope_next_generation",
+        "why": "sorts the scores in decreasing order, keeping the worst candidates as parents (maximises the loss)",
+        "source": """def longrope_next_generation(population, scores, top_k, n_mutation, n_crossover, max_factor,
+                             max_step=0.5, mutation_prob=0.3, seed=0):
+    rng = random.Random(seed)
+    order = sorted(range(len(population)), key=lambda j: scores[j], reverse=True)
+    parents = [[float(v) for v in population[j]] for j in order[:top_k]]
+
+    def repair(candidate):
+        return sorted(min(max(v, 1.0), max_factor) for v in candidate)
+
+    def mutate(parent):
+        return repair([v + rng.uniform(-max_step, max_step) if rng.random() < mutation_prob else v for v in parent])
+
+    def cross(a, b):
+        return repair([x if rng.random() < 0.5 else y for x, y in zip(a, b)])
+
+    mutants = [mutate(rng.choice(parents)) for _ in range(n_mutation)]
+    children = [cross(*rng.sample(parents, 2)) if len(parents) > 1 else mutate(parents[0]) for _ in range(n_crossover)]
+    return parents + mutants + children
+""",
+        "loses": ["test_longrope_next_generation"],
+    },
+    {
+        "name": "search_ignores_monotone_constraint",
+        "cell": "longrope_next_generation",
+        "why": "clamps mutated factors into the range but never restores rho_i <= rho_(i+1)",
+        "source": """def longrope_next_generation(population, scores, top_k, n_mutation, n_crossover, max_factor,
+                             max_step=0.5, mutation_prob=0.3, seed=0):
+    rng = random.Random(seed)
+    order = sorted(range(len(population)), key=lambda j: scores[j])
+    parents = [[float(v) for v in population[j]] for j in order[:top_k]]
+
+    def repair(candidate):
+        return [min(max(v, 1.0), max_factor) for v in candidate]
+
+    def mutate(parent):
+        return repair([v + rng.uniform(-max_step, max_step) if rng.random() < mutation_prob else v for v in parent])
+
+    def cross(a, b):
+        return repair([x if rng.random() < 0.5 else y for x, y in zip(a, b)])
+
+    mutants = [mutate(rng.choice(parents)) for _ in range(n_mutation)]
+    children = [cross(*rng.sample(parents, 2)) if len(parents) > 1 else mutate(parents[0]) for _ in range(n_crossover)]
+    return parents + mutants + children
+""",
+        "loses": ["test_longrope_next_generation"],
+    },
+    {
+        "name": "search_no_clamp",
+        "cell": "longrope_next_generation",
+        "why": "sorts the mutated factors but forgets to clamp them into [1, max_factor]",
+        "source": """def longrope_next_generation(population, scores, top_k, n_mutation, n_crossover, max_factor,
+                             max_step=0.5, mutation_prob=0.3, seed=0):
+    rng = random.Random(seed)
+    order = sorted(range(len(population)), key=lambda j: scores[j])
+    parents = [[float(v) for v in population[j]] for j in order[:top_k]]
+
+    def repair(candidate):
+        return sorted(candidate)
+
+    def mutate(parent):
+        return repair([v + rng.uniform(-max_step, max_step) if rng.random() < mutation_prob else v for v in parent])
+
+    def cross(a, b):
+        return repair([x if rng.random() < 0.5 else y for x, y in zip(a, b)])
+
+    mutants = [mutate(rng.choice(parents)) for _ in range(n_mutation)]
+    children = [cross(*rng.sample(parents, 2)) if len(parents) > 1 else mutate(parents[0]) for _ in range(n_crossover)]
+    return parents + mutants + children
+""",
+        "loses": ["test_longrope_next_generation"],
+    },
+    {
+        "name": "search_parents_from_whole_population",
+        "cell": "longrope_next_generation",
+        "why": "keeps the top_k but mutates and crosses random members of the whole population, not the top_k",
+        "source": """def longrope_next_generation(population, scores, top_k, n_mutation, n_crossover, max_factor,
+                             max_step=0.5, mutation_prob=0.3, seed=0):
+    rng = random.Random(seed)
+    order = sorted(range(len(population)), key=lambda j: scores[j])
+    parents = [[float(v) for v in population[j]] for j in order[:top_k]]
+
+    def repair(candidate):
+        return sorted(min(max(v, 1.0), max_factor) for v in candidate)
+
+    def mutate(parent):
+        return repair([v + rng.uniform(-max_step, max_step) if rng.random() < mutation_prob else v for v in parent])
+
+    def cross(a, b):
+        return repair([x if rng.random() < 0.5 else y for x, y in zip(a, b)])
+
+    everyone = [[float(v) for v in c] for c in population]
+    mutants = [mutate(rng.choice(everyone)) for _ in range(n_mutation)]
+    children = [cross(*rng.sample(everyone, 2)) for _ in range(n_crossover)]
+    return parents + mutants + children
+""",
+        "loses": ["test_longrope_next_generation"],
+    },
+    {
+        "name": "search_unseeded_rng",
+        "cell": "longrope_next_generation",
+        "why": "draws from Python's global random state instead of a generator seeded with `seed`",
+        "source": """def longrope_next_generation(population, scores, top_k, n_mutation, n_crossover, max_factor,
+                             max_step=0.5, mutation_prob=0.3, seed=0):
+    rng = random
+    order = sorted(range(len(population)), key=lambda j: scores[j])
+    parents = [[float(v) for v in population[j]] for j in order[:top_k]]
+
+    def repair(candidate):
+        return sorted(min(max(v, 1.0), max_factor) for v in candidate)
+
+    def mutate(parent):
+        return repair([v + rng.uniform(-max_step, max_step) if rng.random() < mutation_prob else v for v in parent])
+
+    def cross(a, b):
+        return repair([x if rng.random() < 0.5 else y for x, y in zip(a, b)])
+
+    mutants = [mutate(rng.choice(parents)) for _ in range(n_mutation)]
+    children = [cross(*rng.sample(parents, 2)) if len(parents) > 1 else mutate(parents[0]) for _ in range(n_crossover)]
+    return parents + mutants + children
+""",
+        "loses": ["test_longrope_next_generation"],
+    },
+    {
+        "name": "search_keeps_whole_population",
+        "cell": "longrope_next_generation",
+        "why": "returns the whole old population plus the new candidates, so every generation costs more evaluations",
+        "source": """def longrope_next_generation(population, scores, top_k, n_mutation, n_crossover, max_factor,
+                             max_step=0.5, mutation_prob=0.3, seed=0):
+    rng = random.Random(seed)
+    order = sorted(range(len(population)), key=lambda j: scores[j])
+    parents = [[float(v) for v in population[j]] for j in order[:top_k]]
+
+    def repair(candidate):
+        return sorted(min(max(v, 1.0), max_factor) for v in candidate)
+
+    def mutate(parent):
+        return repair([v + rng.uniform(-max_step, max_step) if rng.random() < mutation_prob else v for v in parent])
+
+    def cross(a, b):
+        return repair([x if rng.random() < 0.5 else y for x, y in zip(a, b)])
+
+    mutants = [mutate(rng.choice(parents)) for _ in range(n_mutation)]
+    children = [cross(*rng.sample(parents, 2)) if len(parents) > 1 else mutate(parents[0]) for _ in range(n_crossover)]
+    return [[float(v) for v in c] for c in population] + mutants + children
+""",
+        "loses": ["test_longrope_next_generation"],
     },
 ]
