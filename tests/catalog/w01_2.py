@@ -4,7 +4,7 @@ Each entry replaces one answer cell of weeks/w01-2-moe-mtp/solution.ipynb (forma
 """
 
 WRONG_IMPLEMENTATIONS = [
-    # ---- topk_route (used by sparse_moe)
+    # ---- topk_route
     {
         "name": "route_softmax_all_no_renorm",
         "cell": "topk_route",
@@ -14,7 +14,7 @@ WRONG_IMPLEMENTATIONS = [
     weights, indices = torch.topk(probs, k, dim=-1)
     return indices, weights
 """,
-        "loses": ["test_topk_route", "test_sparse_moe"],
+        "loses": ["test_topk_route"],
     },
     {
         "name": "route_softmax_wrong_axis",
@@ -24,7 +24,7 @@ WRONG_IMPLEMENTATIONS = [
     top_logits, indices = torch.topk(router_logits, k, dim=-1)
     return indices, torch.softmax(top_logits, dim=0)
 """,
-        "loses": ["test_topk_route", "test_sparse_moe"],
+        "loses": ["test_topk_route"],
     },
     {
         "name": "route_normalise_logits",
@@ -34,7 +34,7 @@ WRONG_IMPLEMENTATIONS = [
     top_logits, indices = torch.topk(router_logits, k, dim=-1)
     return indices, top_logits / top_logits.sum(dim=-1, keepdim=True)
 """,
-        "loses": ["test_topk_route", "test_sparse_moe"],
+        "loses": ["test_topk_route"],
     },
     {
         "name": "route_bottom_k",
@@ -45,9 +45,9 @@ WRONG_IMPLEMENTATIONS = [
     indices = order[:, :k]
     return indices, torch.softmax(router_logits.gather(1, indices), dim=-1)
 """,
-        "loses": ["test_topk_route", "test_sparse_moe"],
+        "loses": ["test_topk_route"],
     },
-    # ---- swiglu_expert (used by sparse_moe)
+    # ---- swiglu_expert
     {
         "name": "swiglu_silu_on_up",
         "cell": "swiglu_expert",
@@ -55,7 +55,7 @@ WRONG_IMPLEMENTATIONS = [
         "source": """def swiglu_expert(x, w1, w2, w3):
     return F.linear(F.linear(x, w1) * F.silu(F.linear(x, w3)), w2)
 """,
-        "loses": ["test_swiglu_expert", "test_sparse_moe"],
+        "loses": ["test_swiglu_expert"],
     },
     {
         "name": "swiglu_gelu",
@@ -64,7 +64,7 @@ WRONG_IMPLEMENTATIONS = [
         "source": """def swiglu_expert(x, w1, w2, w3):
     return F.linear(F.gelu(F.linear(x, w1)) * F.linear(x, w3), w2)
 """,
-        "loses": ["test_swiglu_expert", "test_sparse_moe"],
+        "loses": ["test_swiglu_expert"],
     },
     {
         "name": "swiglu_sigmoid_gate",
@@ -73,9 +73,9 @@ WRONG_IMPLEMENTATIONS = [
         "source": """def swiglu_expert(x, w1, w2, w3):
     return F.linear(torch.sigmoid(F.linear(x, w1)) * F.linear(x, w3), w2)
 """,
-        "loses": ["test_swiglu_expert", "test_sparse_moe"],
+        "loses": ["test_swiglu_expert"],
     },
-    # ---- group_by_expert (used by sparse_moe)
+    # ---- group_by_expert (used by dispatch_to_experts and combine_expert_outputs)
     {
         "name": "group_bincount_without_minlength",
         "cell": "group_by_expert",
@@ -86,7 +86,7 @@ WRONG_IMPLEMENTATIONS = [
     order = torch.argsort(flat, stable=True)
     return order // k, order % k, torch.bincount(flat)
 """,
-        "loses": ["test_group_by_expert"],
+        "loses": ["test_group_by_expert", "test_dispatch_to_experts"],
     },
     {
         "name": "group_slot_major_layout",
@@ -98,7 +98,7 @@ WRONG_IMPLEMENTATIONS = [
     order = torch.argsort(flat, stable=True)
     return order // k, order % k, torch.bincount(flat, minlength=n_experts)
 """,
-        "loses": ["test_group_by_expert", "test_sparse_moe"],
+        "loses": ["test_group_by_expert", "test_dispatch_to_experts", "test_combine_expert_outputs"],
     },
     {
         "name": "group_sorted_by_token",
@@ -110,7 +110,7 @@ WRONG_IMPLEMENTATIONS = [
     order = torch.arange(n * k)
     return order // k, order % k, torch.bincount(flat, minlength=n_experts)
 """,
-        "loses": ["test_group_by_expert", "test_sparse_moe"],
+        "loses": ["test_group_by_expert", "test_dispatch_to_experts", "test_combine_expert_outputs"],
     },
     {
         "name": "group_descending_tokens",
@@ -123,90 +123,157 @@ WRONG_IMPLEMENTATIONS = [
     order = torch.argsort(key)
     return order // k, order % k, torch.bincount(flat, minlength=n_experts)
 """,
-        "loses": ["test_group_by_expert"],
+        "loses": ["test_group_by_expert", "test_dispatch_to_experts", "test_combine_expert_outputs"],
     },
-    # ---- sparse_moe
+    # ---- dispatch_to_experts: the dense ("every expert sees every token") variants give the same layer output,
+    # so they are caught by what they hand the experts (the test applies the experts to exactly those rows)
     {
-        "name": "moe_dense_all_experts",
-        "cell": "sparse_moe",
-        "why": "computes every expert on every token and multiplies by a dense weight matrix that is 0 off the top-k",
-        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
-    shape = x.shape
-    h = x.reshape(-1, shape[-1])
-    router_logits = h @ router_w.T
-    indices, weights = topk_route(router_logits, top_k)
-    dense = torch.zeros_like(router_logits).scatter(1, indices, weights.to(h.dtype))
-    out = torch.zeros_like(h)
-    for e in range(router_w.shape[0]):
-        out = out + dense[:, e:e + 1] * swiglu_expert(h, w1[e], w2[e], w3[e])
-    return out.reshape(shape), router_logits
+        "name": "dispatch_every_token_to_every_expert",
+        "cell": "dispatch_to_experts",
+        "why": "dense MoE: hands all N tokens to every expert (the combine step would then keep only the routed rows)",
+        "source": """def dispatch_to_experts(h, indices, n_experts):
+    return [h for _ in range(n_experts)]
 """,
-        "loses": ["test_sparse_moe"],
+        "loses": ["test_dispatch_to_experts"],
     },
     {
-        "name": "moe_no_routing_weights",
-        "cell": "sparse_moe",
+        "name": "dispatch_dense_torch_where",
+        "cell": "dispatch_to_experts",
+        "why": "dense MoE with torch.where: every expert gets all N rows, those of tokens not routed to it set to zero",
+        "source": """def dispatch_to_experts(h, indices, n_experts):
+    return [torch.where((indices == e).any(-1)[:, None], h, torch.zeros_like(h)) for e in range(n_experts)]
+""",
+        "loses": ["test_dispatch_to_experts"],
+    },
+    {
+        "name": "dispatch_dense_multiply_by_mask",
+        "cell": "dispatch_to_experts",
+        "why": "dense MoE: every expert gets all N rows multiplied by a 0/1 routing mask",
+        "source": """def dispatch_to_experts(h, indices, n_experts):
+    mask = F.one_hot(indices, n_experts).sum(1).to(h.dtype)  # (N, E)
+    return [h * mask[:, e:e + 1] for e in range(n_experts)]
+""",
+        "loses": ["test_dispatch_to_experts"],
+    },
+    {
+        "name": "dispatch_dense_einsum",
+        "cell": "dispatch_to_experts",
+        "why": "dense MoE via einsum over all experts: builds (E, N, d) routed-or-zero inputs in one shot",
+        "source": """def dispatch_to_experts(h, indices, n_experts):
+    mask = F.one_hot(indices, n_experts).sum(1).to(h.dtype)  # (N, E)
+    return list(torch.einsum("ne,nd->end", mask, h).unbind(0))
+""",
+        "loses": ["test_dispatch_to_experts"],
+    },
+    {
+        "name": "dispatch_first_slot_only",
+        "cell": "dispatch_to_experts",
+        "why": "dispatches each token only to its first choice indices[:, 0] (top-1 dispatch with top-2 routing)",
+        "source": """def dispatch_to_experts(h, indices, n_experts):
+    return [h[indices[:, 0] == e] for e in range(n_experts)]
+""",
+        "loses": ["test_dispatch_to_experts"],
+    },
+    {
+        "name": "dispatch_slot_major_order",
+        "cell": "dispatch_to_experts",
+        "why": "loops over slots then experts, so an expert's rows come slot by slot instead of in token order",
+        "source": """def dispatch_to_experts(h, indices, n_experts):
+    groups = [[] for _ in range(n_experts)]
+    for s in range(indices.shape[1]):
+        for e in range(n_experts):
+            groups[e].append(h[indices[:, s] == e])
+    return [torch.cat(g) for g in groups]
+""",
+        "loses": ["test_dispatch_to_experts"],
+    },
+    {
+        "name": "dispatch_drops_empty_experts",
+        "cell": "dispatch_to_experts",
+        "why": "returns blocks only for the experts that received tokens, so the list is shorter than n_experts",
+        "source": """def dispatch_to_experts(h, indices, n_experts):
+    token_idx, _, counts = group_by_expert(indices, n_experts)
+    return [rows for rows in torch.split(h[token_idx], counts.tolist()) if len(rows)]
+""",
+        "loses": ["test_dispatch_to_experts"],
+    },
+    # ---- combine_expert_outputs
+    {
+        "name": "combine_no_routing_weights",
+        "cell": "combine_expert_outputs",
         "why": "adds the selected experts' outputs without multiplying by their routing weights",
-        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
-    shape = x.shape
-    h = x.reshape(-1, shape[-1])
-    router_logits = h @ router_w.T
-    indices, weights = topk_route(router_logits, top_k)
-    token_idx, slot_idx, counts = group_by_expert(indices, router_w.shape[0])
-    out = torch.zeros_like(h)
-    start = 0
-    for e, c in enumerate(counts.tolist()):
-        tok = token_idx[start:start + c]
-        start += c
-        if c:
-            out = out.index_add(0, tok, swiglu_expert(h[tok], w1[e], w2[e], w3[e]))
-    return out.reshape(shape), router_logits
+        "source": """def combine_expert_outputs(expert_outputs, indices, weights):
+    token_idx, slot_idx, _ = group_by_expert(indices, len(expert_outputs))
+    rows = torch.cat(list(expert_outputs))
+    return rows.new_zeros(indices.shape[0], rows.shape[-1]).index_add(0, token_idx, rows)
 """,
-        "loses": ["test_sparse_moe"],
+        "loses": ["test_combine_expert_outputs"],
     },
     {
-        "name": "moe_index_copy_instead_of_add",
-        "cell": "sparse_moe",
-        "why": "writes each expert's output with index_copy, so the second expert of a token overwrites the first",
-        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
-    shape = x.shape
-    h = x.reshape(-1, shape[-1])
-    router_logits = h @ router_w.T
-    indices, weights = topk_route(router_logits, top_k)
-    token_idx, slot_idx, counts = group_by_expert(indices, router_w.shape[0])
-    out = torch.zeros_like(h)
-    start = 0
-    for e, c in enumerate(counts.tolist()):
-        tok, slot = token_idx[start:start + c], slot_idx[start:start + c]
-        start += c
-        if c:
-            y = swiglu_expert(h[tok], w1[e], w2[e], w3[e]) * weights[tok, slot, None].to(h.dtype)
-            out = out.index_copy(0, tok, y)
-    return out.reshape(shape), router_logits
+        "name": "combine_index_copy_instead_of_add",
+        "cell": "combine_expert_outputs",
+        "why": "writes the rows back with index_copy, so the second expert of a token overwrites the first",
+        "source": """def combine_expert_outputs(expert_outputs, indices, weights):
+    token_idx, slot_idx, _ = group_by_expert(indices, len(expert_outputs))
+    rows = torch.cat(list(expert_outputs))
+    scaled = rows * weights[token_idx, slot_idx].to(rows.dtype)[:, None]
+    return rows.new_zeros(indices.shape[0], rows.shape[-1]).index_copy(0, token_idx, scaled)
 """,
-        "loses": ["test_sparse_moe"],
+        "loses": ["test_combine_expert_outputs"],
     },
     {
-        "name": "moe_weight_by_slot_of_first_token",
-        "cell": "sparse_moe",
-        "why": "uses weights[tok, 0] (the top-1 weight) for every expert instead of the weight of that token's slot",
-        "source": """def sparse_moe(x, router_w, w1, w2, w3, top_k=2):
-    shape = x.shape
-    h = x.reshape(-1, shape[-1])
-    router_logits = h @ router_w.T
-    indices, weights = topk_route(router_logits, top_k)
-    token_idx, slot_idx, counts = group_by_expert(indices, router_w.shape[0])
-    out = torch.zeros_like(h)
-    start = 0
-    for e, c in enumerate(counts.tolist()):
-        tok = token_idx[start:start + c]
-        start += c
-        if c:
-            y = swiglu_expert(h[tok], w1[e], w2[e], w3[e]) * weights[tok, 0, None].to(h.dtype)
-            out = out.index_add(0, tok, y)
-    return out.reshape(shape), router_logits
+        "name": "combine_weight_of_first_slot",
+        "cell": "combine_expert_outputs",
+        "why": "uses weights[tok, 0] (the top-1 weight) for every row instead of the weight of that row's slot",
+        "source": """def combine_expert_outputs(expert_outputs, indices, weights):
+    token_idx, slot_idx, _ = group_by_expert(indices, len(expert_outputs))
+    rows = torch.cat(list(expert_outputs))
+    scaled = rows * weights[token_idx, 0].to(rows.dtype)[:, None]
+    return rows.new_zeros(indices.shape[0], rows.shape[-1]).index_add(0, token_idx, scaled)
 """,
-        "loses": ["test_sparse_moe"],
+        "loses": ["test_combine_expert_outputs"],
+    },
+    {
+        "name": "combine_rows_in_slot_order",
+        "cell": "combine_expert_outputs",
+        "why": "assumes each expert's rows come slot by slot (all slot-0 tokens first), not in increasing token order",
+        "source": """def combine_expert_outputs(expert_outputs, indices, weights):
+    n, k = indices.shape
+    y = expert_outputs[0].new_zeros(n, expert_outputs[0].shape[-1])
+    for e, rows in enumerate(expert_outputs):
+        r = 0
+        for s in range(k):
+            for t in torch.nonzero(indices[:, s] == e).reshape(-1).tolist():
+                y[t] += weights[t, s].to(y.dtype) * rows[r]
+                r += 1
+    return y
+""",
+        "loses": ["test_combine_expert_outputs"],
+    },
+    {
+        "name": "combine_dense_assignment_matrix",
+        "cell": "combine_expert_outputs",
+        "why": "wasteful dense combine: an (N, N*k) matrix of routing weights times all rows (0 * NaN spreads NaN)",
+        "source": """def combine_expert_outputs(expert_outputs, indices, weights):
+    token_idx, slot_idx, _ = group_by_expert(indices, len(expert_outputs))
+    rows = torch.cat(list(expert_outputs))
+    A = rows.new_zeros(indices.shape[0], rows.shape[0])
+    A[token_idx, torch.arange(rows.shape[0])] = weights[token_idx, slot_idx].to(rows.dtype)
+    return A @ rows
+""",
+        "loses": ["test_combine_expert_outputs"],
+    },
+    {
+        "name": "combine_returns_weights_dtype",
+        "cell": "combine_expert_outputs",
+        "why": "accumulates in the routing weights' dtype (float32) instead of the expert outputs' dtype",
+        "source": """def combine_expert_outputs(expert_outputs, indices, weights):
+    token_idx, slot_idx, _ = group_by_expert(indices, len(expert_outputs))
+    rows = torch.cat(list(expert_outputs)).to(weights.dtype)
+    scaled = rows * weights[token_idx, slot_idx][:, None]
+    return rows.new_zeros(indices.shape[0], rows.shape[-1]).index_add(0, token_idx, scaled)
+""",
+        "loses": ["test_combine_expert_outputs"],
     },
     # ---- load_balancing_loss
     {
