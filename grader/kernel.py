@@ -20,8 +20,8 @@ import zmq
 from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from . import bridge
-from .sandbox import SandboxSpec, prepare_share_dir, sandbox_argv
+from . import bridge, cgroups
+from .sandbox import SandboxSpec, _fmt_bytes, prepare_share_dir, sandbox_argv
 
 MAX_MESSAGE_BYTES = 96 << 20  # zmq drops larger messages before they reach the grader's memory
 MAX_OUTPUTS_PER_CELL = 200
@@ -56,20 +56,74 @@ class CellRun:
 
 
 class StudentKernel:
-    """One sandboxed ipykernel. Not thread-safe: one grader thread drives it."""
+    """One sandboxed ipykernel. Not thread-safe: one grader thread drives it.
+
+    When the machine allows it (root, cgroup controllers) and ``spec.cgroup_memory_bytes`` is set, the
+    kernel and everything it starts live in their own cgroup (cgroups.py) with a total memory, task and
+    CPU limit. A memory overrun there stops the whole sandbox: ``memory_exceeded`` says so afterwards.
+    """
 
     def __init__(self, spec: SandboxSpec, start_timeout: float = 90.0):
         self.spec = spec
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.client: BlockingKernelClient | None = None
+        self.cgroup: cgroups.SandboxCgroup | None = None
+        self.cgroup_error = ""  # why there is no cgroup although one was asked for (a machine problem)
         self._bridge_loaded = False
         self._log = None
+        self._pids_refused_seen = 0
+        self._share_dir = ""  # this kernel's own (a restarted kernel may reuse the spec object)
+
+    # --- limits ---------------------------------------------------------------------------------
+    @property
+    def memory_exceeded(self) -> bool:
+        """The sandbox went over its total memory limit (and was stopped for it)."""
+        return self.cgroup is not None and self.cgroup.oom_kills > 0
+
+    @property
+    def memory_limit_text(self) -> str:
+        return f"memory limit ({_fmt_bytes(self.spec.cgroup_memory_bytes)})"
+
+    def limit_notes(self) -> list[str]:
+        """Limits the sandbox hit since the last call, as short phrases (e.g. for a run report)."""
+        if self.cgroup is None:
+            return []
+        self.cgroup.poll()
+        notes = []
+        if self.cgroup.pids_refused > self._pids_refused_seen:
+            self._pids_refused_seen = self.cgroup.pids_refused
+            notes.append(f"process limit ({self.spec.cgroup_pids} tasks) reached")
+        return notes
+
+    def _enforce_memory_limit(self) -> None:
+        """After an OOM kill in the group, stop everything in it: one kill means the submission is over."""
+        if self.cgroup is None:
+            return
+        self.cgroup.poll()
+        if self.cgroup.oom_kills and self.proc is not None and self.proc.poll() is None:
+            self.cgroup.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        share = Path(tempfile.mkdtemp(prefix="llm901-k-"))
-        self.spec.share_dir = str(share)
+        cgroups.clean_stale_once()  # groups and share dirs of graders that were killed
+        share = Path(cgroups.new_share_dir())
+        self.spec.share_dir = self._share_dir = str(share)
+        self.spec.cgroup_procs = []
+        self.cgroup, self._pids_refused_seen = None, 0
+        layout = cgroups.available() if self.spec.cgroup_memory_bytes > 0 else None
+        if layout is not None:
+            try:
+                self.cgroup = cgroups.SandboxCgroup(layout, self.spec.cgroup_memory_bytes,
+                                                    self.spec.cgroup_pids or 1 << 22, self.spec.cgroup_cpus)
+                self.spec.cgroup_procs = self.cgroup.procs_files
+            except OSError as exc:  # the machine's problem, not the student's: say so, run as without
+                self.cgroup_error = f"no cgroup for this kernel (total memory not bounded): {exc}"
+                print(f"llm901-grader: warning: {self.cgroup_error}", file=sys.stderr)
         prepare_share_dir(self.spec)
         conn = share / "kernel.json"
         write_connection_file(str(conn), transport="ipc", ip=str(share / "ipc"), key=os.urandom(16).hex().encode())
@@ -100,7 +154,21 @@ class StudentKernel:
         return self._log.read()[-4000:].decode("utf-8", "replace")
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        if self.proc is None:
+            return False
+        self._enforce_memory_limit()
+        if self.proc.poll() is None:
+            return True
+        self._release()  # dead: its cgroup and share dir go now (a caller may never shut it down)
+        return False
+
+    def _release(self) -> None:
+        """Remove the cgroup (keeping its counters) and the share dir; idempotent."""
+        if self.cgroup is not None:
+            self.cgroup.remove()  # kills any straggler first
+        if self._share_dir:
+            shutil.rmtree(self._share_dir, ignore_errors=True)
+            self._share_dir = ""
 
     def shutdown(self) -> None:
         if self.client is not None:
@@ -122,8 +190,7 @@ class StudentKernel:
                     continue
         if self._log is not None:
             self._log.close()
-        if self.spec.share_dir:
-            shutil.rmtree(self.spec.share_dir, ignore_errors=True)
+        self._release()
         self.proc = self.client = self._log = None
         self._bridge_loaded = False
 
@@ -187,6 +254,10 @@ class StudentKernel:
                 continue
             chars += size
             run.outputs.append(nbformat.v4.output_from_msg(msg))
+        if run.status in ("ok", "error") and self.cgroup is not None:
+            self._enforce_memory_limit()  # an OOM kill of a child the cell survived still ends the sandbox
+            if self.memory_exceeded:
+                run.status = "died"
         run.seconds = time.monotonic() - started
         if run.truncated:
             run.outputs.append(nbformat.v4.new_output(

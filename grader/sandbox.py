@@ -126,6 +126,13 @@ class SandboxSpec:
     workdir_bytes: int = 512 << 20  # size of the tmpfs for HOME (= cwd) and for /tmp
     env: dict[str, str] = field(default_factory=dict)  # extra environment variables
     uid: int | None = None  # uid/gid to run as in strict mode; None -> a fresh one (stored back here)
+    # The cgroup.procs files of the sandbox's own cgroup(s) (see cgroups.py), made by the caller: the
+    # launcher moves itself there before anything else, so init and the command start inside.  Empty:
+    # no cgroup.  The totals below are what the caller gives that cgroup (StudentKernel creates it).
+    cgroup_procs: list[str] = field(default_factory=list)
+    cgroup_memory_bytes: int = 0  # 0: no cgroup
+    cgroup_pids: int = 0
+    cgroup_cpus: float = 0.0  # cores' worth of CPU time (a CFS quota); 0: not capped
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,11 +185,21 @@ def isolation_report(spec: SandboxSpec | None = None) -> str:
             "every process dies with the command or the launcher (PID namespace)",
             *common,
         ]
-        missing = [
-            "wall-clock timeout (the caller's job)",
-            "tmpfs contents (HOME, /tmp, /dev/shm) use RAM outside RLIMIT_AS",
-            "no cgroup: CPU share and total RAM of all processes are not capped, only per process",
-        ]
+        missing = ["wall-clock timeout (the caller's job)"]
+        from . import cgroups  # not at the top: the launcher never needs it
+
+        if spec.cgroup_procs or (spec.cgroup_memory_bytes > 0 and cgroups.available() is not None):
+            cpu = f"a CPU quota of {spec.cgroup_cpus:g} cores" if spec.cgroup_cpus > 0 else "no CPU quota"
+            enforced.append(
+                f"own cgroup: {_fmt_bytes(spec.cgroup_memory_bytes)} of RAM for all its processes together "
+                f"(tmpfs included; over it the whole sandbox is stopped), {spec.cgroup_pids} tasks, {cpu}"
+            )
+        else:
+            reason = cgroups.why_not() or "none asked for: cgroup_memory_bytes is 0"
+            missing += [
+                "tmpfs contents (HOME, /tmp, /dev/shm) use RAM outside RLIMIT_AS",
+                f"no cgroup ({reason}): CPU share and total RAM of all processes are not capped, only per process",
+            ]
     elif _userns_available():
         enforced = [
             "basic (not root): user, mount, PID, network, IPC and UTS namespaces",
@@ -196,6 +213,8 @@ def isolation_report(spec: SandboxSpec | None = None) -> str:
             "same uid as the caller: RLIMIT_NPROC counts all the user's processes (it is raised by that count)",
             "wall-clock timeout (the caller's job)",
             "tmpfs contents use RAM outside RLIMIT_AS",
+            "no cgroup (needs root): total RAM, tasks and CPU of all the command's processes are not capped, "
+            "only per process",
         ]
     else:
         enforced = [
@@ -208,6 +227,7 @@ def isolation_report(spec: SandboxSpec | None = None) -> str:
             "NO network isolation",
             "no PID namespace: background processes are killed with the command's process group when it "
             "exits, but survive if they leave that group or if the launcher is SIGKILLed",
+            "no cgroup (needs root): total RAM, tasks and CPU of all the command's processes are not capped",
         ]
     return "\n".join(
         [
@@ -1070,6 +1090,8 @@ def _supervise(
         try:
             os.close(death_w)
             os.close(status_r)
+            if _PARENT_FD is not None:
+                os.close(_PARENT_FD)  # the sandbox has no business with the grader's process
             child(death_r, status_w)
         finally:
             os._exit(EXIT_SETUP)
@@ -1077,6 +1099,7 @@ def _supervise(
     os.close(status_w)
     fwd.started(pid)
     _unblock_forwarded()
+    _wait_child_or_orphaned(pid)
     if kill_group:
         # Wait without reaping: while the child is a zombie its pid -- and so the group id -- cannot be
         # reused by an unrelated process.
@@ -1096,6 +1119,36 @@ def _supervise(
     os.close(status_r)
     os.close(death_w)
     return status, reported, pid
+
+
+_PARENT_FD: int | None = None  # set by main(): a pidfd of the process that started the launcher
+
+
+def _wait_child_or_orphaned(pid: int) -> None:
+    """Return when the child has exited; if the caller dies first, SIGKILL the child (and so the sandbox).
+
+    A grader killed with SIGKILL cannot stop its kernels; without this they would idle forever, holding
+    memory and their cgroup.  (Not PR_SET_PDEATHSIG: it fires when the *thread* that started us exits.)
+    """
+    if _PARENT_FD is None:
+        return
+    try:
+        child_fd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        while True:
+            ready = select.select([child_fd, _PARENT_FD], [], [])[0]
+            if child_fd in ready:
+                return
+            if _PARENT_FD in ready:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                return
+    finally:
+        os.close(child_fd)
 
 
 def _exit_like(status: int) -> NoReturn:
@@ -1122,8 +1175,28 @@ def _userns_works_here() -> bool:
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
+def _join_cgroups(procs_files: list[str]) -> None:
+    """Move the launcher into the sandbox's cgroup(s): everything it starts from now on is counted there."""
+    for path in procs_files:
+        try:
+            with open(path, "w") as f:
+                f.write(str(os.getpid()))
+        except OSError as e:
+            raise SandboxError(f"cannot join the sandbox's cgroup {path}: {e.strerror or e}") from e
+
+
+def _watch_parent() -> int | None:
+    """A pidfd of the caller (the grader), so that the sandbox dies with it (see _supervise)."""
+    try:
+        return os.pidfd_open(os.getppid())
+    except (AttributeError, OSError):
+        return None  # Python or kernel without pidfd: the caller's cleanup has to do
+
+
 def _launch(spec: SandboxSpec, mode: str, argv: list[str]) -> NoReturn:
     try:
+        # First of all: nothing of the sandbox may start outside its cgroup.
+        _join_cgroups(spec.cgroup_procs)
         spec.share_dir = os.path.abspath(spec.share_dir)
         if mode == "basic" and not _userns_works_here():
             _warn("user namespaces are not available: running WITHOUT file system and network isolation")
@@ -1196,7 +1269,12 @@ def main(args: list[str] | None = None) -> NoReturn:
     if len(args) == 2 and args[0] == "--probe":
         os._exit(_probe(args[1]))
     if args == ["--report"]:
-        print(isolation_report())
+        try:  # with the grader's default limits, when the grader is installed here
+            from .execute import Limits, sandbox_spec
+
+            print(isolation_report(sandbox_spec(Limits(), [])))
+        except ImportError:
+            print(isolation_report())
         os._exit(0)
     if len(args) < 3 or args[1] != "--":
         _die(
@@ -1210,6 +1288,8 @@ def main(args: list[str] | None = None) -> NoReturn:
             raise ValueError(f"unknown mode {mode!r}")
     except (ValueError, KeyError, TypeError) as e:
         _die(f"bad sandbox payload: {e}")
+    global _PARENT_FD
+    _PARENT_FD = _watch_parent()
     _launch(spec, mode, args[2:])
 
 
