@@ -28,14 +28,15 @@ help:
 	@echo "make demo      release w02-1, grade the bundled sample submissions, print the table"
 	@echo "make test      the whole test suite (what CI runs)"
 	@echo "make lab       JupyterLab on the weeks/ folder"
-	@echo "make validate NB=path/to/notebook.ipynb   run its visible tests (exit 1 on failure)"
+	@echo "make validate NB=path/to/notebook.ipynb [EXPERIMENT=1|FULL=1]   run its visible tests as graded (exit 1 on failure)"
 	@echo "make release WEEK=w02-1 | make student WEEK=w02-1 | make check [WEEK=w02-1]"
-	@echo "make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=build/course] [WORKERS=N] [SCHEDULER=tcp://...]"
+	@echo "make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=build/course] [WORKERS=N] [SCHEDULER=tcp://...] [FORCE=1]"
 	@echo "make feedback WEEK=w02-1 | make export"
 	@echo "make new-week WEEK=w03-2 SLUG=diffusion-lm"
 	@echo "make data      build the toy data sets into build/data and verify them against data_manifests/"
 	@echo "make models    retrain the tiny target/draft LMs into shared/assets/models (about 12-20 min)"
 	@echo "make bench [WEEK=w02-1 N=40]   grading speed vs plain nbgrader -> bench/results.md"
+	@echo "make bench MODES=before,skip,after WEEK=all N=8   experiment skipping + kernel prestart, every lab"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -48,9 +49,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/llm901-grader demo --week $(or $(WEEK),w02-1)
 
-test: $(STAMP)
-	$(BIN)/ruff check grader shared tests
-	$(BIN)/python -m pytest -q
+# Both cores (pytest-xdist; see tests/conftest.py); install and lint are timed here and reported with
+# pytest's own phases at the end of the run. PYTEST_ARGS="-n 0" runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
+test:
+	@t0=$$(date +%s%N); $(MAKE) --no-print-directory venv || exit $$?; t1=$$(date +%s%N); \
+	echo "install: $$(( (t1 - t0) / 1000000000 )) s (load average $$(cut -d' ' -f1 /proc/loadavg))"; \
+	echo "$(BIN)/ruff check grader shared tests"; $(BIN)/ruff check grader shared tests || exit $$?; t2=$$(date +%s%N); \
+	echo "$(BIN)/python -m pytest -q $(PYTEST_ARGS)"; \
+	LLM901_INSTALL_MS=$$(( (t1 - t0) / 1000000 )) LLM901_LINT_MS=$$(( (t2 - t1) / 1000000 )) \
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check grader shared tests
@@ -60,7 +68,7 @@ lab: $(STAMP)
 
 validate: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make validate NB=path/to/notebook.ipynb"; exit 2; }
-	$(BIN)/llm901-grader validate "$(NB)"
+	$(BIN)/llm901-grader validate $(if $(FULL),--full,) $(if $(EXPERIMENT),--experiment,) "$(NB)"
 
 release: $(STAMP)
 	$(BIN)/llm901-grader release $(WEEK_ARG) --course $(COURSE)
@@ -73,7 +81,7 @@ check: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(WEEK)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=...]"; exit 2; }
-	$(BIN)/llm901-grader grade --week $(WEEK) --course $(COURSE) $(if $(WORKERS),--workers $(WORKERS),) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) "$(SUBMISSIONS)"
+	$(BIN)/llm901-grader grade --week $(WEEK) --course $(COURSE) $(if $(WORKERS),--workers $(WORKERS),) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) $(if $(FORCE),--force,) "$(SUBMISSIONS)"
 
 feedback: $(STAMP)
 	$(BIN)/llm901-grader feedback --week $(WEEK) --course $(COURSE)
@@ -88,7 +96,7 @@ models: $(STAMP)
 	$(BIN)/python -m llm901_shared.pretrained train
 
 bench: $(STAMP)
-	$(BIN)/python -m llm901_grader.bench --week $(or $(WEEK),w02-1) -n $(or $(N),40)
+	$(BIN)/python -m llm901_grader.bench --week $(or $(WEEK),w02-1) -n $(or $(N),40) $(if $(MODES),--modes $(MODES),)
 
 new-week: $(STAMP)
 	@test -n "$(WEEK)" -a -n "$(SLUG)" || { echo "usage: make new-week WEEK=w03-2 SLUG=diffusion-lm"; exit 2; }

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from . import notebooks
 from .course import Course
-from .execute import PRECOMPUTED, execute_job, with_locked_sources
+from .execute import PRECOMPUTED, discard_spare_kernel, execute_job, with_locked_sources
 from .labs import Lab
 
 
@@ -60,6 +60,7 @@ class BatchResult:
     figure: Path | None = None
     seconds: float = 0.0
     workers: int = 1  # 0: a Dask cluster
+    resumed: list[str] = field(default_factory=list)  # student ids graded by an earlier run, not run again
 
     @property
     def problems(self) -> list[str]:
@@ -178,6 +179,51 @@ def _autograde(course: Course, lab: Lab, sub: Submission) -> float:
     return time.monotonic() - started
 
 
+# --- resuming a batch ---------------------------------------------------------------------------
+# A run killed half-way (Ctrl-C, kill -9, a reboot) is resumed by running the same command again: a
+# student whose graded result is complete and whose file has not changed since is not executed again
+# (like nbgrader's own autograde without --force). "Complete" is a mark written beside the autograded
+# notebook after nbgrader committed the gradebook and wrote the feedback; it holds a checksum of
+# everything the result depends on: the student's file, the lab's source notebook, the grading settings.
+GRADED_MARK = ".llm901-graded.json"
+
+
+def _grading_key(course: Course, lab: Lab, sub: Submission, settings: dict) -> str | None:
+    if sub.problem or sub.notebook is None:
+        return None  # nothing to execute anyway
+    digest = hashlib.sha256()
+    for part in (sub.notebook.name.encode("utf-8", "surrogateescape"), sub.notebook.read_bytes(),
+                 course.source_notebook(lab).read_bytes(), json.dumps(settings, sort_keys=True).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def _graded_mark(course: Course, lab: Lab, student_id: str) -> Path:
+    return course.autograded_notebook(lab, student_id).parent / GRADED_MARK
+
+
+def _previous_result(course: Course, lab: Lab, sub: Submission, key: str | None, gb: Gradebook) -> dict | None:
+    """What the mark of an earlier, complete grading of exactly this submission holds, else None."""
+    mark = _graded_mark(course, lab, sub.student_id)
+    if key is None or not mark.is_file() or not course.autograded_notebook(lab, sub.student_id).is_file():
+        return None
+    try:
+        data = json.loads(mark.read_text())
+        gb.find_submission(lab.week, sub.student_id)
+    except (OSError, ValueError, MissingEntry):
+        return None
+    return data if isinstance(data, dict) and data.get("key") == key else None
+
+
+def _mark_graded(course: Course, lab: Lab, sub: Submission, key: str | None) -> None:
+    if key is None or sub.problem or not course.autograded_notebook(lab, sub.student_id).is_file():
+        return
+    mark = _graded_mark(course, lab, sub.student_id)
+    tmp = mark.with_name(mark.name + ".tmp")
+    tmp.write_text(json.dumps({"key": key, "notes": sub.notes}))
+    os.replace(tmp, mark)  # atomic: a mark is complete or absent
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -189,13 +235,18 @@ def precompute(course: Course, lab: Lab, subs: list[Submission], workers: int, s
     nbgrader records it while the workers go on. Returns seconds per student."""
     from .preprocessors import TrustedExecute
 
-    settings = TrustedExecute(config=course.config).job_settings(workers=workers)
+    trusted = TrustedExecute(config=course.config)
+    settings = trusted.job_settings(workers=workers, week=lab.week)
     source_nb = notebooks.read(course.source_notebook(lab))
     jobs = [
-        {"id": sub.student_id, **settings,
+        {"id": sub.student_id, **settings, "skip_experiment": trusted.skips_experiment(sub.student_id),
          "notebook": notebooks.dumps(with_locked_sources(notebooks.read(course.submitted_notebook(lab, sub.student_id)), source_nb))}
         for sub in subs
     ]  # fmt: skip
+    for i, job in enumerate(jobs):
+        # a spare kernel for the next job of the same worker (execute.py), not after the last ones,
+        # and not on a Dask cluster, whose workers this batch does not shut down itself
+        job["prestart"] = bool(settings["prestart"] and not scheduler and i < len(jobs) - workers)
     seconds: dict[str, float] = {}
     client = None
     if scheduler:
@@ -229,18 +280,35 @@ def precompute(course: Course, lab: Lab, subs: list[Submission], workers: int, s
 
 
 def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, feedback: bool = True,
-          workers: int | None = None, scheduler: str | None = None) -> BatchResult:
+          workers: int | None = None, scheduler: str | None = None, force: bool = False) -> BatchResult:
     """Grade every student folder under `submissions`. With workers > 1 (default: one per core) or a
     Dask `scheduler` address, notebooks execute concurrently; the gradebook is written by this
-    process alone, one submission after another."""
+    process alone, one submission after another. A submission already graded, unchanged, by an
+    earlier run (say one that was killed) is kept as it is, unless `force`."""
     started = time.monotonic()
     workers = workers or default_workers()
     release_path = course.ensure_released(lab)
     release_nb = notebooks.read(release_path)
     release_ids = {notebooks.grade_id(c) for c in release_nb.cells if notebooks.grade_id(c)}
     subs = collect(Path(submissions), release_ids)
+    from .preprocessors import TrustedExecute
+
+    trusted = TrustedExecute(config=course.config)
+    settings = {k: v for k, v in trusted.job_settings(week=lab.week).items() if k != "prestart"}
+    keys = {sub.student_id: _grading_key(course, lab, sub, {**settings, "skip_experiment": trusted.skips_experiment(sub.student_id)})
+            for sub in subs}
+    resumed: list[str] = []
+    if not force:
+        with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
+            for sub in subs:
+                previous = _previous_result(course, lab, sub, keys[sub.student_id], gb)
+                if previous is not None:
+                    sub.notes = [str(n) for n in previous.get("notes", [])]
+                    resumed.append(sub.student_id)
     staged = []
     for sub in subs:
+        if sub.student_id in resumed:
+            continue
         if _stage(course, lab, release_nb, sub):
             staged.append(sub)
         else:
@@ -252,6 +320,7 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
         recorded[sub.student_id] = _autograde(course, lab, sub)
         if feedback and course.autograded_notebook(lab, sub.student_id).exists():
             course.api.generate_feedback(lab.week, sub.student_id, force=True)
+        _mark_graded(course, lab, sub, keys[sub.student_id])  # last: the gradebook has committed
 
     seconds: dict[str, float] = {}
     try:
@@ -264,6 +333,7 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
             record(sub)
     finally:
         PRECOMPUTED.clear()
+        discard_spare_kernel()  # the serial pass's spare, if one is left
     for sid, spent in recorded.items():
         seconds[sid] = seconds.get(sid, 0.0) + spent
     result = collect_results(course, lab, subs, seconds)
@@ -273,6 +343,7 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     result.figure = summary_figure(result)
     result.seconds = time.monotonic() - started
     result.workers = workers if not scheduler else 0
+    result.resumed = resumed
     (course.root / "reports").mkdir(exist_ok=True)
     (course.root / "reports" / f"{lab.week}-problems.json").write_text(
         json.dumps({s.folder: s.notes for s in result.students if s.notes}, indent=1, ensure_ascii=False))

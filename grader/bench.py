@@ -8,6 +8,10 @@ Modes, each in its own process so that its peak memory can be read off:
   serial     our grader, one notebook at a time
   parallel   our grader, one worker per core
   dask       our grader on a 2-worker LocalCluster
+  before     `parallel` with the experiment cells run and no pre-started kernel (the grader before #27)
+  skip       `parallel` with the experiment cells skipped, no pre-started kernel
+  after      `parallel` as configured by default: experiment cells skipped, next kernel pre-started
+`--modes before,skip,after --week all` compares the last three on every lab, back to back per lab.
 Every mode grades the same N submissions (a mix of correct, wrong and unanswered ones, with
 FAST=True injected for the modes that do not inject it themselves). The numbers are ratios from
 one run on one machine, not promises.
@@ -19,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -27,10 +32,14 @@ import time
 from pathlib import Path
 
 from . import notebooks
-from .labs import BUILD, find_lab
+from .labs import BUILD, all_labs, find_lab
 from .samples import answered, answers
 
 MODES = ("bare", "nbgrader", "serial", "parallel", "dask")
+COMPARE_MODES = ("before", "skip", "after")
+SETTINGS = {"before": {"TrustedExecute": {"skip_experiment": False, "prestart_kernel": False}},
+            "skip": {"TrustedExecute": {"skip_experiment": True, "prestart_kernel": False}}}
+COMPARE_HEADING = "# Grading benchmark: experiment cells skipped and kernels pre-started (before / after)"
 
 
 def make_submissions(lab, out: Path, n: int) -> None:
@@ -98,10 +107,12 @@ def run_mode(mode: str, week: str, subs: Path, work: Path) -> dict:
             for sub in gb.assignment_submissions(lab.week):
                 scores[sub.student.id] = float(sub.score)
     else:
+        from traitlets.config import Config
+
         from .batch import grade
         from .course import Course
 
-        course = Course(work / mode)
+        course = Course(work / mode, settings=Config(SETTINGS[mode]) if mode in SETTINGS else None)
         course.release(lab)
         kwargs: dict = {"workers": 1} if mode == "serial" else {"workers": os.cpu_count() or 2}
         cluster = None
@@ -116,7 +127,75 @@ def run_mode(mode: str, week: str, subs: Path, work: Path) -> dict:
             if cluster is not None:
                 cluster.close()
         scores = {s.folder: s.score for s in result.students}
+        execution = [s.seconds for s in result.students]
+        return {"mode": mode, "seconds": round(time.monotonic() - started, 1), "scores": scores,
+                "mean_execution": round(sum(execution) / max(len(execution), 1), 2), **_peak_mb()}
     return {"mode": mode, "seconds": round(time.monotonic() - started, 1), "scores": scores, **_peak_mb()}
+
+
+def compare(weeks: list[str], n: int, out: Path) -> str:
+    """`before` and `after`, back to back on each lab, on the same N submissions; a Markdown report
+    (also written to `out` after each lab, so that an interrupted run keeps what it measured)."""
+    rows: list[dict] = []
+    for week in weeks:
+        lab = find_lab(week)
+        work = BUILD / "bench" / lab.week
+        if work.exists():
+            shutil.rmtree(work)
+        make_submissions(lab, work / "subs", n)
+        row = {"lab": lab.name, "load": [os.getloadavg()[0]]}
+        for mode in COMPARE_MODES:
+            print(f"bench: {lab.week} {mode} ...", flush=True)
+            done = subprocess.run([sys.executable, "-m", "llm901_grader.bench", "--week", lab.week, "--run-mode", mode,
+                                   "--work", str(work)], capture_output=True, text=True)
+            if done.returncode != 0:
+                print(done.stderr[-2000:])
+                continue
+            row[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+            row["load"].append(os.getloadavg()[0])
+        rows.append(row)
+        _write_section(out, compare_report(rows, n))
+    return compare_report(rows, n)
+
+
+def _write_section(out: Path, text: str) -> None:
+    """`text` first, then the sections of earlier runs of the other modes."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    previous = out.read_text() if out.exists() else ""
+    sections = re.split(r"(?m)^(?=# )", previous)
+    kept = "".join(sec for sec in sections if sec.strip() and not sec.startswith(COMPARE_HEADING))
+    out.write_text(text + ("\n" + kept if kept else ""))
+
+
+def compare_report(rows: list[dict], n: int) -> str:
+    modes = [m for m in COMPARE_MODES if any(m in row for row in rows)]
+    lines = [
+        f"{COMPARE_HEADING}, {n} synthetic submissions per lab",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; run "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench MODES={','.join(modes)} WEEK=... N={n}`. "
+        "Every mode grades with one worker per core (`make grade`'s default). before: experiment cells run, each "
+        "kernel started when its submission starts; skip: experiment cells skipped; after (the default): "
+        "skipped and the next kernel pre-started. s / submission = wall time / N; execution = the mean time "
+        "a submission spent in a worker (kernel start, cells, tests).",
+        "",
+        "| lab | " + " | ".join(f"{m}: wall (s)" for m in modes) + " | " + " | ".join(f"{m}: s / submission" for m in modes)
+        + " | speed-up after vs before | mean execution (s), " + " → ".join(modes) + " | scores identical "
+        "| 1-min load at the start and after each mode |",
+        "|---|" + "---|" * (2 * len(modes) + 4),
+    ]
+    for row in rows:
+        got = [row.get(m) for m in modes]
+        if not all(got):
+            lines.append(f"| {row['lab']} | failed |" + " |" * (2 * len(modes) + 3))
+            continue
+        same = "yes" if all(g["scores"] == got[0]["scores"] for g in got) else "NO"
+        speed = f"{row['before']['seconds'] / max(row['after']['seconds'], 1e-9):.2f}×" if "before" in row and "after" in row else "–"
+        lines.append(f"| {row['lab']} | " + " | ".join(str(g["seconds"]) for g in got) + " | "
+                     + " | ".join(f"{g['seconds'] / n:.1f}" for g in got) + f" | {speed} | "
+                     + " → ".join(str(g["mean_execution"]) for g in got)
+                     + f" | {same} | {', '.join(f'{x:.1f}' for x in row['load'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_mode(args.run_mode, args.week, Path(args.work) / "subs", Path(args.work))))
         return 0
 
+    if set(args.modes.split(",")) <= set(COMPARE_MODES):
+        weeks = [lab.week for lab in all_labs()] if args.week == "all" else args.week.split(",")
+        print(compare(weeks, args.n, Path(args.out)))
+        return 0
     lab = find_lab(args.week)
     load_before = os.getloadavg()[0]
     work = BUILD / "bench"

@@ -3,11 +3,15 @@
 1. solution.ipynb and student.ipynb are committed normalised (no outputs, no stray metadata);
 2. student.ipynb is exactly nbgrader's release of solution.ipynb;
 3. the release contains no solution code and no hidden test;
-4. the solution, graded with FAST=True like any submission, gets full marks;
-5. the untouched student notebook runs without crashing the grader and gets 0 on every test cell,
+4. the solution, graded with FAST=True through the real grading path with its experiment run, gets
+   full marks, and none of its cells raises (the experiment keeps working);
+5. the solution graded like any submission (its `experiment` cells skipped) gets full marks too, and
+   none of its cells raises: no test and no other cell depends on an experiment cell; the lab has
+   experiment cells, and no answer or test cell is tagged `experiment`;
+6. the untouched student notebook runs without crashing the grader and gets 0 on every test cell,
    each with a readable failure;
-6. feedback shows no hidden test text;
-7. given wrong implementations (the test suite passes the first entry of the lab's catalog), each,
+7. feedback shows no hidden test text;
+8. given wrong implementations (the test suite passes the first entry of the lab's catalog), each,
    graded in the same batch, gets 0 on every test cell it must lose.
 """
 
@@ -18,9 +22,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from traitlets.config import Config
+
 from . import notebooks
 from .batch import grade
 from .course import Course, student_notebook_text
+from .execute import EXPERIMENT_TAG, is_experiment_cell
 from .labs import BUILD, Lab
 from .samples import answered
 
@@ -62,6 +69,30 @@ def solution_lines(nb) -> list[str]:
     return _secret_lines(nb, "### BEGIN SOLUTION", "### END SOLUTION", notebooks.is_solution_cell)
 
 
+def raised(nb) -> list[str]:
+    """'cell: ErrorName' for every code cell of an executed notebook whose output is an error."""
+    out = []
+    for index, cell in enumerate(nb.cells):
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if cell.cell_type == "code" and errors:
+            out.append(f"{notebooks.grade_id(cell) or f'cell {index + 1}'}: {errors[-1].get('ename', 'error')}")
+    return out
+
+
+def experiment_tag_problems(nb) -> list[str]:
+    """The lab marks its experiment, and only cells that may be skipped."""
+    problems = []
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags") or []
+        if EXPERIMENT_TAG in tags and (notebooks.is_test_cell(cell) or notebooks.is_solution_cell(cell)):
+            problems.append(f"{notebooks.grade_id(cell)} is an answer or test cell tagged `{EXPERIMENT_TAG}` "
+                            "(such cells always run): remove the tag")
+    if not any(is_experiment_cell(c) for c in nb.cells):
+        problems.append(f"no code cell is tagged `{EXPERIMENT_TAG}`: tag the experiment's code cells (metadata.tags), "
+                        "which grading skips")
+    return problems
+
+
 def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
               wrong: list[dict] | None = None) -> CheckResult:
     """`wrong`: catalog entries (dicts with name, cell, source, loses; see tests/catalog/__init__.py)."""
@@ -77,11 +108,14 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
     root = course_root or BUILD / "check" / lab.week
     if root.exists():
         shutil.rmtree(root)
-    course = Course(root)
+    # "solution" is graded with its experiment (it must keep working); every other submission as any
+    # student's, experiment skipped
+    course = Course(root, settings=Config({"TrustedExecute": {"experiment_students": ["solution"]}}))
     expected = student_notebook_text(course, lab)
     if lab.student.read_text() != expected:
         res.failures.append("student.ipynb differs from nbgrader's release of solution.ipynb: run `make student WEEK=...`")
     solution = notebooks.read(lab.solution)
+    res.failures.extend(experiment_tag_problems(solution))
     released_text = course.release_notebook(lab).read_text()
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         if marker in released_text:
@@ -94,6 +128,7 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
     if subs.exists():
         shutil.rmtree(subs)
     notebooks.write(answered(lab), subs / "solution" / "solution.ipynb")
+    notebooks.write(answered(lab), subs / "solution_graded" / "solution.ipynb")
     (subs / "student").mkdir(parents=True)
     shutil.copy(lab.student, subs / "student" / "student.ipynb")
     for i, entry in enumerate(wrong or []):
@@ -105,14 +140,23 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
         res.facts.append(f"wrong implementation {entry['name']}: {by_id[f'wrong{i}'].score:g}/{result.max_score:g}")
         if kept:
             res.failures.append(f"wrong implementation {entry['name']} keeps its points on {', '.join(kept)}")
-    sol, stu = by_id["solution"], by_id["student"]
-    res.facts.append(f"solution: {sol.score:g}/{sol.max_score:g} in {sol.seconds:.1f} s (FAST=True, graded)")
+    sol, graded, stu = by_id["solution"], by_id["solution_graded"], by_id["student"]
+    skipped = notebooks.read(course.autograded_notebook(lab, "solution_graded")).metadata.get("llm901", {}).get("skipped", [])
+    res.facts.append(f"solution: {sol.score:g}/{sol.max_score:g} in {sol.seconds:.1f} s (FAST=True, graded, experiment run)")
+    res.facts.append(f"solution: {graded.score:g}/{graded.max_score:g} in {graded.seconds:.1f} s graded as a student's "
+                     f"({len(skipped)} experiment cells skipped)")
     res.facts.append(f"student:  {stu.score:g}/{stu.max_score:g} in {stu.seconds:.1f} s")
-    if sol.score != sol.max_score or sol.max_score <= 0:
-        lost = [t for t, v in sol.tests.items() if v < result.test_max.get(t, 0)]
-        res.failures.append(f"the solution scores {sol.score:g}/{sol.max_score:g} (loses {', '.join(lost)}); notes: {sol.notes}")
-    if sol.notes:
-        res.failures.append(f"grading the solution reported problems: {sol.notes}")
+    for who, run in (("the solution", sol), ("the solution graded as a student's (experiment skipped)", graded)):
+        if run.score != run.max_score or run.max_score <= 0:
+            lost = [t for t, v in run.tests.items() if v < result.test_max.get(t, 0)]
+            res.failures.append(f"{who} scores {run.score:g}/{run.max_score:g} (loses {', '.join(lost)}); notes: {run.notes}")
+        if run.notes:
+            res.failures.append(f"grading {who} reported problems: {run.notes}")
+    for who, sid in (("the solution", "solution"), ("the solution graded as a student's", "solution_graded")):
+        errors = raised(notebooks.read(course.autograded_notebook(lab, sid)))
+        if errors:
+            res.failures.append(f"cells of {who} raise: {', '.join(errors)}"
+                                + (" (a cell depends on an experiment cell)" if sid == "solution_graded" else ""))
     if any(v > 0 for t, v in stu.tests.items() if result.test_max.get(t, 0) > 0):
         res.failures.append(f"the untouched student notebook scores on {[t for t, v in stu.tests.items() if v > 0]}")
     executed = notebooks.read(course.autograded_notebook(lab, "student"))

@@ -52,7 +52,7 @@ def cmd_grade(args) -> int:
     lab = find_lab(args.week)
     course = Course(Path(args.course))
     result = grade(lab, Path(args.submissions), course, progress=not args.quiet, feedback=not args.no_feedback,
-                   workers=args.workers, scheduler=args.scheduler)
+                   workers=args.workers, scheduler=args.scheduler, force=args.force)
     print(table(result))
     print()
     print(summary(result))
@@ -97,7 +97,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """A student's self-check: run the notebook (FAST by default) and its visible tests, in the kernel."""
+    """A student's self-check: run the notebook and its visible tests, in the kernel. By default as the
+    grader runs it (FAST=True, the cells tagged `experiment` skipped), so the answer comes quickly;
+    --experiment also runs the experiment (FAST=True), --full runs everything with FAST=False."""
     from nbgrader.preprocessors import ClearOutput
     from nbgrader.preprocessors import Execute as NbgraderExecute
     from nbgrader.validator import Validator
@@ -118,6 +120,8 @@ def cmd_validate(args) -> int:
         config = Config()
         config.Validator.preprocessors = [ClearOutput, NbgraderExecute, DropStderrInTests]
         config.Execute.timeout = 600
+        if not (args.full or args.experiment):
+            config.Execute.skip_cells_with_tag = "experiment"  # nbclient's own switch; no test needs them
         results = Validator(config=config).validate(tmp)
     finally:
         os.unlink(tmp)
@@ -132,10 +136,11 @@ def cmd_validate(args) -> int:
         problems += 1
         first = cell["source"].splitlines()[0] if cell["source"] else ""
         print(f"FAILED: {first}\n{cell['raw_error']}\n")
+    skipped = "" if (args.full or args.experiment) else " (experiment cells not run, as when graded: --experiment runs them)"
     if problems:
-        print(f"{problems} problem(s) in {path.name}")
+        print(f"{problems} problem(s) in {path.name}{skipped}")
         return 1
-    print(f"{path.name}: every visible test passes")
+    print(f"{path.name}: every visible test passes{skipped}")
     return 0
 
 
@@ -194,12 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--no-feedback", action="store_true")
     g.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: one per core)")
     g.add_argument("--scheduler", default=None, help="a Dask scheduler address (tcp://host:8786) to run notebooks on")
+    g.add_argument("--force", action="store_true",
+                   help="re-grade every submission (default: keep those already graded and unchanged, "
+                        "e.g. after an interrupted run)")
     add("feedback", cmd_feedback, "regenerate feedback HTML", week_required=True)
     add("export", cmd_export, "write grades.csv from the gradebook", week=False)
     add("check", cmd_check, "prove a lab healthy through the real grading path", course=False)
     v = add("validate", cmd_validate, "run a notebook's visible tests (student self-check)", week=False, course=False)
     v.add_argument("notebook")
-    v.add_argument("--full", action="store_true", help="run with FAST=False (the whole experiment)")
+    v.add_argument("--full", action="store_true", help="run everything with FAST=False (the whole experiment)")
+    v.add_argument("--experiment", action="store_true",
+                   help="also run the cells tagged `experiment` (with FAST=True), which grading skips")
     d = add("demo", cmd_demo, "release a lab, grade bundled samples, print the table", course=False)
     d.set_defaults(week="w02-1")
     d.add_argument("--course", default=str(BUILD / "demo-course"))

@@ -9,6 +9,9 @@ outputs on the affected cells plus a line in the run report, and grading goes on
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
+import multiprocessing.util
 import signal
 import threading
 import time
@@ -19,7 +22,7 @@ from papermill.parameterize import parameterize_notebook
 
 from .judge import LocalStudent, RemoteStudent, judge_cell, new_namespace
 from .kernel import KernelDied, StudentKernel
-from .notebooks import grade_id, is_test_cell
+from .notebooks import grade_id, is_solution_cell, is_test_cell
 from .sandbox import SandboxSpec, isolation_level
 
 
@@ -29,8 +32,10 @@ class Limits:
     notebook_seconds: float = 600.0
     call_seconds: float = 60.0
     test_cell_seconds: float = 180.0
-    memory_bytes: int = 3 << 30
-    max_processes: int = 256
+    memory_bytes: int = 3 << 30  # per process (RLIMIT_AS)
+    max_processes: int = 256  # per process tree of the sandbox's uid (RLIMIT_NPROC)
+    total_memory_bytes: int = 4 << 30  # all the submission's processes and tmpfs (its cgroup; 0: none)
+    max_pids: int = 512  # tasks in its cgroup at once
     max_file_bytes: int = 256 << 20
     workdir_bytes: int = 512 << 20
     threads: int = 2
@@ -44,6 +49,27 @@ class RunReport:
     restarts: int = 0
     problems: list[str] = field(default_factory=list)
     tests: dict[str, bool] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # experiment cells not run (see is_experiment_cell)
+    prestarted: bool = False  # the first kernel was started while the previous submission ran
+
+
+# --- the experiment: what grading does not run --------------------------------------------------
+# A lab's experiment (training runs, sweeps, figures) is most of its run time, and no score depends
+# on it: test cells are judged in the grader and call the student's functions, never the experiment's
+# variables. Its code cells carry the cell tag `experiment`; grading a submission skips them and says
+# so in the cell's output (hence in the feedback). `make check` still runs the solution's experiment.
+EXPERIMENT_TAG = "experiment"
+SKIPPED_NOTE = (
+    "[not run by the grader: this cell is part of the lab's experiment (cell tag `experiment`). No test "
+    "depends on it, so grading skips it to save time; run the notebook yourself to see its results.]\n"
+)
+
+
+def is_experiment_cell(cell) -> bool:
+    """A code cell tagged `experiment` that is neither an answer nor a test cell (those always run)."""
+    tags = cell.get("metadata", {}).get("tags") or []
+    return (cell.get("cell_type") == "code" and isinstance(tags, list) and EXPERIMENT_TAG in tags
+            and not is_test_cell(cell) and not is_solution_cell(cell))
 
 
 def inject_parameters(nb, parameters: dict):
@@ -65,16 +91,27 @@ def _cell_label(index: int, cell) -> str:
     return grade_id(cell) or f"cell {index + 1}"
 
 
-def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: dict | None = None):
-    """Execute `nb` (already laid onto the release) and return (executed notebook, RunReport)."""
+def sandbox_spec(limits: Limits, readonly_paths: list[str]) -> SandboxSpec:
+    """A fresh spec (no uid, no share dir yet): one per submission, never shared between two."""
+    return SandboxSpec(share_dir="", readonly_paths=list(readonly_paths), memory_bytes=limits.memory_bytes,
+                       max_processes=limits.max_processes, max_file_bytes=limits.max_file_bytes,
+                       workdir_bytes=limits.workdir_bytes, cgroup_memory_bytes=limits.total_memory_bytes,
+                       cgroup_pids=limits.max_pids, cgroup_cpus=float(limits.threads),
+                       env={"OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads)})
+
+
+def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: dict | None = None,
+                   skip_experiment: bool = False, prestart_next: bool = False):
+    """Execute `nb` (already laid onto the release) and return (executed notebook, RunReport).
+
+    `skip_experiment`: cells tagged `experiment` are not run (grading); `prestart_next`: while this
+    submission runs, a fresh sandboxed kernel is started for the next one in this process (see
+    `take_spare_kernel`); the first kernel is such a spare when one is waiting."""
     started = time.monotonic()
     deadline = started + limits.notebook_seconds
     nb = inject_parameters(nb, parameters or {"FAST": True, "SEED": 0})
     report = RunReport(isolation=isolation_level())
-    spec = SandboxSpec(share_dir="", readonly_paths=list(readonly_paths), memory_bytes=limits.memory_bytes,
-                       max_processes=limits.max_processes, max_file_bytes=limits.max_file_bytes,
-                       workdir_bytes=limits.workdir_bytes,
-                       env={"OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads)})
+    spec = sandbox_spec(limits, readonly_paths)
     kernel: StudentKernel | None = None
     replay: list[str] = []  # sources of the student cells that ran cleanly, for a restart
     namespace = new_namespace()
@@ -94,12 +131,23 @@ def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: di
         return k
 
     try:
-        kernel = start_kernel()
+        kernel = take_spare_kernel(spec)
+        if kernel is not None:
+            spec = kernel.spec  # restarts after a death keep this submission's own sandbox uid
+            report.prestarted = True
+        else:
+            kernel = start_kernel()
+        if prestart_next:
+            start_spare_kernel(sandbox_spec(limits, readonly_paths))
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             cell.outputs, cell.execution_count = [], None
             label = _cell_label(index, cell)
+            if skip_experiment and is_experiment_cell(cell):
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+                report.skipped.append(label)
+                continue
             if time.monotonic() > deadline:
                 cell.outputs = [_error("NotebookTimeout", f"not run: the notebook's time limit of {limits.notebook_seconds:.0f} s was reached")]
                 if is_test_cell(cell):
@@ -119,7 +167,10 @@ def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: di
                 cell.outputs, cell.execution_count = verdict.outputs, execution_count
                 report.tests[grade_id(cell)] = verdict.passed
                 if kernel is not None and not kernel.alive():
-                    report.problems.append(f"the kernel died during {label}")
+                    report.problems.append(f"{kernel.memory_limit_text} exceeded in {label}" if kernel.memory_exceeded
+                                           else f"the kernel died during {label}")
+                if kernel is not None:
+                    report.problems.extend(f"{note} in {label}" for note in kernel.limit_notes())
                 continue
             if not cell.source.strip():
                 continue
@@ -140,16 +191,85 @@ def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: di
             elif run.status == "timeout":
                 cell.outputs.append(_error("CellTimeoutError", f"this cell ran longer than {limits.cell_seconds:.0f} s and was stopped"))
                 report.problems.append(f"{label}: cell timeout ({limits.cell_seconds:.0f} s)")
+            elif run.status == "died" and kernel.memory_exceeded:
+                cell.outputs.append(_error(
+                    "MemoryLimitExceeded", f"{kernel.memory_limit_text} exceeded in this cell: your processes "
+                    "together (with the files they wrote in the notebook's folders) used more memory than a "
+                    "submission may; the kernel was stopped and later cells run in a restarted kernel"))
+                report.problems.append(f"{kernel.memory_limit_text} exceeded in {label}")
             elif run.status == "died":
                 cell.outputs.append(_error(
                     "KernelDied", "the kernel died while running this cell (it may have exited, crashed, or run "
                     f"out of its {limits.memory_bytes >> 30} GiB of memory); later cells run in a restarted kernel"))
                 report.problems.append(f"{label}: the kernel died")
+            report.problems.extend(f"{note} in {label}" for note in kernel.limit_notes())
     finally:
         if kernel is not None:
             kernel.shutdown()
     report.seconds = round(time.monotonic() - started, 2)
     return nb, report
+
+
+# --- a kernel started ahead of time ----------------------------------------------------------------
+# Starting a sandboxed kernel (launcher, namespaces, ipykernel and its imports) takes seconds of wall
+# time in which the submission cannot run. With prestart, the process that grades submission k starts
+# a *fresh* kernel for submission k+1 in a background thread, and k+1 takes it when its spec (limits,
+# read-only paths, environment) is the same; otherwise it is shut down and a kernel starts as before.
+# Isolation is unchanged: the spare has its own SandboxSpec (own uid, own share dir, own namespaces),
+# has run nothing, and is used by exactly one submission; a kernel is never reused. A spare left over
+# is shut down by `discard_spare_kernel` (the batch calls it at its end, and worker processes at exit).
+_spare_lock = threading.Lock()
+_spare: dict = {"kernel": None, "thread": None, "key": None}
+_spare_finaliser = None
+
+
+def _spec_key(spec: SandboxSpec) -> str:
+    fields = asdict(spec)
+    fields.pop("share_dir"), fields.pop("uid")
+    return json.dumps(fields, sort_keys=True)
+
+
+def start_spare_kernel(spec: SandboxSpec) -> None:
+    """Start a fresh kernel for the next submission run by this process (replacing any spare)."""
+    global _spare_finaliser
+    discard_spare_kernel()
+    kernel = StudentKernel(dataclasses.replace(spec, share_dir="", uid=None))
+
+    def boot() -> None:
+        try:
+            kernel.start()
+        except Exception:  # noqa: BLE001 -- the next submission then starts its own and reports why
+            kernel.shutdown()
+
+    thread = threading.Thread(target=boot, name="llm901-spare-kernel", daemon=True)
+    with _spare_lock:
+        _spare.update(kernel=kernel, thread=thread, key=_spec_key(spec))
+    if _spare_finaliser is None:  # worker processes skip atexit; multiprocessing's finalisers run
+        _spare_finaliser = multiprocessing.util.Finalize(None, discard_spare_kernel, exitpriority=100)
+    thread.start()
+
+
+def take_spare_kernel(spec: SandboxSpec) -> StudentKernel | None:
+    """The waiting spare if it started and was made for `spec`'s settings, else None."""
+    with _spare_lock:
+        kernel, thread, key = _spare["kernel"], _spare["thread"], _spare["key"]
+        _spare.update(kernel=None, thread=None, key=None)
+    if kernel is None:
+        return None
+    thread.join()
+    if key != _spec_key(spec) or not kernel.alive():
+        kernel.shutdown()
+        return None
+    return kernel
+
+
+def discard_spare_kernel() -> None:
+    with _spare_lock:
+        kernel, thread = _spare["kernel"], _spare["thread"]
+        _spare.update(kernel=None, thread=None, key=None)
+    if kernel is not None:
+        thread.join()
+        kernel.shutdown()
 
 
 def judge_locally(nb, student_namespace: dict, time_limit: float = 120.0, only=None) -> dict[str, bool]:
@@ -180,13 +300,14 @@ def report_dict(report: RunReport) -> dict:
 PRECOMPUTED: dict[str, dict] = {}
 
 
-def code_key(nb, parameters: dict) -> str:
-    """What an execution depends on: the code cells' sources, in order, and the parameters."""
+def code_key(nb, parameters: dict, skip_experiment: bool = False) -> str:
+    """What an execution depends on: the code cells' sources, in order, which of them are skipped
+    as experiment cells, and the parameters."""
     import hashlib
-    import json
 
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
-    return hashlib.sha256(json.dumps([sources, parameters], sort_keys=True).encode()).hexdigest()
+    skipped = [i for i, c in enumerate(nb.cells) if skip_experiment and is_experiment_cell(c)]
+    return hashlib.sha256(json.dumps([sources, skipped, parameters], sort_keys=True).encode()).hexdigest()
 
 
 def with_locked_sources(nb, source_nb):
@@ -207,7 +328,8 @@ def execute_job(job: dict) -> dict:
     nb = nbformat.reads(job["notebook"], as_version=4)
     parameters = job.get("parameters") or {"FAST": True, "SEED": 0}
     limits = Limits(**job.get("limits", {}))
-    key = code_key(nb, parameters)
+    skip = bool(job.get("skip_experiment", False))
+    key = code_key(nb, parameters, skip)
     from .labs import SHARED  # this machine's copy: a Dask worker has its own checkout
 
     def overdue(signum, frame):
@@ -218,7 +340,8 @@ def execute_job(job: dict) -> dict:
     if previous is not None:
         signal.alarm(int(limits.notebook_seconds + 120))
     try:
-        executed, report = run_submission(nb, limits, [str(SHARED), *job.get("readonly_paths", [])], parameters)
+        executed, report = run_submission(nb, limits, [str(SHARED), *job.get("readonly_paths", [])], parameters,
+                                          skip_experiment=skip, prestart_next=bool(job.get("prestart", False)))
     finally:
         if previous is not None:
             signal.alarm(0)
@@ -231,9 +354,9 @@ def execute_job(job: dict) -> dict:
     }
 
 
-def apply_precomputed(nb, parameters: dict):
+def apply_precomputed(nb, parameters: dict, skip_experiment: bool = False):
     """nbgrader's sanitized notebook with a precomputed execution applied, or None when there is none."""
-    result = PRECOMPUTED.get(code_key(nb, parameters))
+    result = PRECOMPUTED.get(code_key(nb, parameters, skip_experiment))
     if result is None:
         return None
     executed = [nbformat.reads(text, as_version=4).cells[0] for text in result["cells"]]

@@ -36,25 +36,52 @@ class TrustedExecute(NbGraderPreprocessor):
     cell_timeout = Float(120.0, help="seconds one student cell may run").tag(config=True)
     notebook_timeout = Float(600.0, help="seconds the whole notebook may run").tag(config=True)
     call_timeout = Float(60.0, help="seconds one call from a test into student code may take").tag(config=True)
-    memory_mb = Integer(3072, help="address-space limit of the student's kernel").tag(config=True)
+    memory_mb = Integer(3072, help="address-space limit of each process of the student's kernel").tag(config=True)
+    total_memory_mb = Integer(4096, help="memory of all the submission's processes together, tmpfs included "
+                              "(its cgroup, when grading as root; 0: no cgroup)").tag(config=True)
+    max_pids = Integer(512, help="tasks (processes and threads) of the submission at once (its cgroup)").tag(config=True)
     threads = Integer(2, help="torch/BLAS threads in the student's kernel").tag(config=True)
+    lab_limits = Dict({}, help="per-lab overrides of the limits above, by week id: "
+                      "{'w05-1': {'total_memory_mb': 8192, 'max_pids': 1024}}").tag(config=True)
     readonly_paths = List(Unicode(), help="extra host paths the kernel may read").tag(config=True)
+    skip_experiment = Bool(True, help="do not run cells tagged `experiment` (no test depends on them); "
+                           "their output says so").tag(config=True)
+    experiment_students = List(Unicode(), help="student ids whose experiment cells run all the same "
+                               "(`make check` runs the solution's)").tag(config=True)
+    prestart_kernel = Bool(True, help="start the next submission's fresh kernel while the current one "
+                           "runs").tag(config=True)
 
-    def job_settings(self, workers: int = 1) -> dict:
-        """Limits, read-only paths and parameters as plain data, for `execute.execute_job`."""
+    LAB_LIMIT_NAMES = ("cell_timeout", "notebook_timeout", "call_timeout", "memory_mb", "total_memory_mb", "max_pids")
+
+    def _limit(self, name: str, week: str | None):
+        override = (self.lab_limits.get(week) or {}) if week else {}
+        unknown = set(override) - set(self.LAB_LIMIT_NAMES)
+        if unknown:
+            raise ValueError(f"TrustedExecute.lab_limits[{week!r}]: unknown limit(s) {sorted(unknown)}")
+        return override.get(name, getattr(self, name))
+
+    def job_settings(self, workers: int = 1, week: str | None = None) -> dict:
+        """Limits (those of lab `week`), read-only paths and parameters as plain data, for `execute.execute_job`."""
         cores = os.cpu_count() or 2
-        limits = Limits(cell_seconds=self.cell_timeout, notebook_seconds=self.notebook_timeout,
-                        call_seconds=self.call_timeout, memory_bytes=self.memory_mb << 20,
+        limit = lambda name: self._limit(name, week)  # noqa: E731
+        limits = Limits(cell_seconds=limit("cell_timeout"), notebook_seconds=limit("notebook_timeout"),
+                        call_seconds=limit("call_timeout"), memory_bytes=int(limit("memory_mb")) << 20,
+                        total_memory_bytes=int(limit("total_memory_mb")) << 20, max_pids=int(limit("max_pids")),
                         threads=max(1, min(self.threads, cores // max(workers, 1))))
-        return {"limits": asdict(limits), "readonly_paths": list(self.readonly_paths), "parameters": dict(self.parameters)}
+        return {"limits": asdict(limits), "readonly_paths": list(self.readonly_paths), "parameters": dict(self.parameters),
+                "skip_experiment": self.skip_experiment, "prestart": self.prestart_kernel}
+
+    def skips_experiment(self, student_id: str | None) -> bool:
+        return self.skip_experiment and student_id not in self.experiment_students
 
     def preprocess(self, nb, resources):
-        done = apply_precomputed(nb, dict(self.parameters))
+        skip = self.skips_experiment(resources.get("nbgrader", {}).get("student"))
+        done = apply_precomputed(nb, dict(self.parameters), skip)
         if done is not None:  # executed by a batch worker on exactly this code (see execute.py)
             return done, resources
-        settings = self.job_settings()
+        settings = self.job_settings(week=resources.get("nbgrader", {}).get("assignment"))
         nb, report = run_submission(nb, Limits(**settings["limits"]), [str(SHARED), *settings["readonly_paths"]],
-                                    settings["parameters"])
+                                    settings["parameters"], skip_experiment=skip, prestart_next=settings["prestart"])
         nb.metadata["llm901"] = report_dict(report)
         return nb, resources
 
@@ -94,7 +121,8 @@ def configure(c: Config, course_root: str, course_id: str = "llm901") -> Config:
     c.LimitOutput.max_lines = 400
     c.LimitOutput.max_traceback = 60
     # Students' extra files (data they wrote, checkpoints) are never copied into the course.
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    # The batch's "graded" marks (batch.GRADED_MARK) stay beside the autograded notebooks.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".llm901-graded.json*"]
     return c
 
 

@@ -33,6 +33,9 @@ def summary(result: BatchResult) -> str:
         f"gradebook: {result.course.gradebook_url.removeprefix('sqlite:///')}",
         f"feedback:  {result.course.root / 'feedback'}/<student>/{result.lab.week}/",
     ]
+    if result.resumed:
+        out.append(f"{len(result.resumed)} submission(s) were already graded and unchanged: kept, not run again "
+                   "(--force / FORCE=1 re-grades them)")
     if result.csv:
         out.append(f"grades:    {result.csv}")
     if result.figure:

@@ -42,7 +42,9 @@ def template(week: str, title: str):
                    "### END HIDDEN TESTS"), "test_first_exercise", grade=True, locked=True, points=2),
         _meta(md("## Experiment\n\nWhat the paper's headline result says, and what the figure below should show."),
               "experiment_intro", locked=True),
-        _meta(code("steps = 20 if FAST else 200\n# train / measure, then plot with matplotlib"), "experiment", locked=True),
+        # every code cell of the experiment carries the tag `experiment`: grading skips them (no test may use them)
+        _meta(code("steps = 20 if FAST else 200\n# train / measure, then plot with matplotlib"), "experiment", locked=True,
+              tags=["experiment"]),
     ]
     return nbformat.v4.new_notebook(cells=cells)
 

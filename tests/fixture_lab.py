@@ -26,6 +26,8 @@ def _c(kind, source, gid, **meta):
 def solution_notebook():
     params = _c("code", "FAST = False\nSEED = 0", "parameters", locked=True)
     params.metadata["tags"] = ["parameters"]
+    experiment = _c("code", "print('experiment ran, FAST =', FAST)", "experiment", locked=True)
+    experiment.metadata["tags"] = ["experiment"]  # skipped when a submission is graded
     return nbformat.v4.new_notebook(cells=[
         _c("md", "# w00-1: fixture", "intro", locked=True),
         params,
@@ -44,7 +46,7 @@ def solution_notebook():
                    f"assert torch.allclose(softmax_rows(x + secret_{HIDDEN_MARKER}), p, atol=1e-6), 'softmax must be shift-invariant'\n"
                    "assert bool((p > 0).all()), 'probabilities must be positive'\n"
                    "### END HIDDEN TESTS", "test_softmax_rows", grade=True, locked=True, points=2),
-        _c("code", "print('experiment ran, FAST =', FAST)", "experiment", locked=True),
+        experiment,
     ])  # fmt: skip
 
 

@@ -114,3 +114,61 @@ def test_committed_notebooks_have_no_outputs():
         for path in (lab.solution, lab.student):
             assert path.read_text() == notebooks.dumps(notebooks.normalise(notebooks.read(path))), path
     assert (REPO / ".ci" / "run").exists()
+
+
+def _text(cells) -> str:
+    return "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     for c in cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_experiment_cells_are_skipped_when_graded(tmp_path):
+    """Grading skips the cells tagged `experiment` and says so in the output and the feedback; answer
+    cells and the student's own cells still run; a student in `experiment_students` (`make check`'s
+    solution) runs them; worker results are used as they are (no serial re-run)."""
+    from traitlets.config import Config
+
+    from fixture_lab import make_fixture_lab
+    from llm901_grader.samples import answered
+
+    lab = make_fixture_lab(tmp_path / "labs")
+    subs = tmp_path / "subs"
+    mine = answered(lab)
+    mine.cells.append(notebooks.nbformat.v4.new_code_cell("print('my own cell ran')"))
+    notebooks.write(mine, subs / "graded" / "a.ipynb")
+    notebooks.write(answered(lab), subs / "shown" / "b.ipynb")
+    course = Course(tmp_path / "course", Config({"TrustedExecute": {"experiment_students": ["shown"]}}))
+    result = grade(lab, subs, course, progress=False, workers=2)
+    assert {s.folder: (s.score, s.notes) for s in result.students} == {"graded": (5, []), "shown": (5, [])}
+    graded = notebooks.read(course.autograded_notebook(lab, "graded"))
+    experiment = next(c for c in graded.cells if notebooks.grade_id(c) == "experiment")
+    assert "not run by the grader" in _text([experiment])
+    assert "experiment ran" not in _text(graded.cells) and "my own cell ran" in _text(graded.cells)
+    assert "not run by the grader" in course.feedback_html(lab, "graded").read_text()
+    assert "experiment ran, FAST = True" in _text(notebooks.read(course.autograded_notebook(lab, "shown")).cells)
+
+
+def test_prestarted_kernel_is_fresh_and_cleaned_up():
+    """The next submission's kernel starts while the current one runs; it has run nothing before
+    (nothing of the previous submission is in it), and a spare left over is shut down."""
+    from llm901_grader import execute
+    from llm901_grader.labs import SHARED
+
+    def notebook(source):
+        cell = notebooks.nbformat.v4.new_code_cell(source)
+        return notebooks.nbformat.v4.new_notebook(cells=[cell])
+
+    limits = execute.Limits(cell_seconds=60, notebook_seconds=120)
+    first, report1 = execute.run_submission(notebook("secret = 41\nimport os\nprint(os.getuid())"), limits,
+                                            [str(SHARED)], prestart_next=True)
+    assert execute._spare["kernel"] is not None
+    second, report2 = execute.run_submission(notebook("import os\nprint('secret' in globals(), os.getuid())"), limits,
+                                             [str(SHARED)], prestart_next=True)
+    assert report2.prestarted and not report2.problems
+    assert _text(second.cells).split()[0] == "False"
+    if report1.isolation == "strict":  # a fresh sandbox uid per submission
+        assert _text(first.cells).split()[-1] != _text(second.cells).split()[-1]
+    spare = execute._spare["kernel"]
+    execute._spare["thread"].join()
+    proc = spare.proc
+    execute.discard_spare_kernel()
+    assert execute._spare["kernel"] is None and proc.poll() is not None
