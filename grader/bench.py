@@ -133,6 +133,18 @@ def run_mode(mode: str, week: str, subs: Path, work: Path) -> dict:
     return {"mode": mode, "seconds": round(time.monotonic() - started, 1), "scores": scores, **_peak_mb()}
 
 
+def _run_mode_in_subprocess(week: str, mode: str, work: Path) -> dict | None:
+    """One mode in a fresh process (so that no mode inherits another's imports or caches); its JSON row,
+    or None (with its stderr printed) when it failed."""
+    print(f"bench: {week} {mode} ...", flush=True)
+    done = subprocess.run([sys.executable, "-m", "llm901_grader.bench", "--week", week, "--run-mode", mode,
+                           "--work", str(work)], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr[-2000:])
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def compare(weeks: list[str], n: int, out: Path) -> str:
     """`before` and `after`, back to back on each lab, on the same N submissions; a Markdown report
     (also written to `out` after each lab, so that an interrupted run keeps what it measured)."""
@@ -145,13 +157,10 @@ def compare(weeks: list[str], n: int, out: Path) -> str:
         make_submissions(lab, work / "subs", n)
         row = {"lab": lab.name, "load": [os.getloadavg()[0]]}
         for mode in COMPARE_MODES:
-            print(f"bench: {lab.week} {mode} ...", flush=True)
-            done = subprocess.run([sys.executable, "-m", "llm901_grader.bench", "--week", lab.week, "--run-mode", mode,
-                                   "--work", str(work)], capture_output=True, text=True)
-            if done.returncode != 0:
-                print(done.stderr[-2000:])
+            result = _run_mode_in_subprocess(lab.week, mode, work)
+            if result is None:
                 continue
-            row[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+            row[mode] = result
             row["load"].append(os.getloadavg()[0])
         rows.append(row)
         _write_section(out, compare_report(rows, n))
@@ -223,13 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     make_submissions(lab, work / "subs", args.n)
     rows = []
     for mode in args.modes.split(","):
-        print(f"bench: {mode} ...", flush=True)
-        out = subprocess.run([sys.executable, "-m", "llm901_grader.bench", "--week", args.week, "--run-mode", mode,
-                              "--work", str(work)], capture_output=True, text=True)
-        if out.returncode != 0:
-            print(out.stderr[-2000:])
-            continue
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        result = _run_mode_in_subprocess(args.week, mode, work)
+        if result is not None:
+            rows.append(result)
     by = {r["mode"]: r for r in rows}
     n = args.n
     bare = by.get("bare", {}).get("seconds")
