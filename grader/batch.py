@@ -23,7 +23,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm.auto import tqdm
 
-from . import notebooks
+from . import cgroups, notebooks
 from .course import Course
 from .execute import PRECOMPUTED, discard_spare_kernel, execute_job, with_locked_sources
 from .labs import Lab
@@ -287,6 +287,12 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     earlier run (say one that was killed) is kept as it is, unless `force`."""
     started = time.monotonic()
     workers = workers or default_workers()
+    # What an earlier, killed run left (its kernels' cgroups and share dirs) goes before this one starts,
+    # also when this process has graded before (a kernel's start cleans only once per process).
+    try:
+        cgroups.clean_stale()
+    except OSError:
+        pass
     release_path = course.ensure_released(lab)
     release_nb = notebooks.read(release_path)
     release_ids = {notebooks.grade_id(c) for c in release_nb.cells if notebooks.grade_id(c)}
