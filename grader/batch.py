@@ -47,6 +47,7 @@ class StudentResult:
     seconds: float = 0.0
     tests: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # integrity flags, for a person to look at; no score changed
 
 
 @dataclass
@@ -61,6 +62,7 @@ class BatchResult:
     seconds: float = 0.0
     workers: int = 1  # 0: a Dask cluster
     resumed: list[str] = field(default_factory=list)  # student ids graded by an earlier run, not run again
+    integrity: object = None  # integrity.IntegrityReport
 
     @property
     def problems(self) -> list[str]:
@@ -343,6 +345,7 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     for sid, spent in recorded.items():
         seconds[sid] = seconds.get(sid, 0.0) + spent
     result = collect_results(course, lab, subs, seconds)
+    result.integrity = _integrity(course, lab, release_nb, subs, result)
     result.csv = export_csv(course)
     from .report import summary_figure
 
@@ -354,6 +357,19 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     (course.root / "reports" / f"{lab.week}-problems.json").write_text(
         json.dumps({s.folder: s.notes for s in result.students if s.notes}, indent=1, ensure_ascii=False))
     return result
+
+
+def _integrity(course: Course, lab: Lab, release_nb, subs: list[Submission], result: BatchResult):
+    """The integrity report over every staged notebook (also those kept from an earlier run)."""
+    from .integrity import integrity_report
+
+    staged = {s.student_id: course.submitted_notebook(lab, s.student_id) for s in subs
+              if not s.problem and course.submitted_notebook(lab, s.student_id).is_file()}
+    report = integrity_report(lab, release_nb, staged, names={s.student_id: s.folder for s in subs},
+                              out_dir=course.root / "reports")
+    for student in result.students:
+        student.flags = report.flags_for(student.student_id)
+    return report
 
 
 def collect_results(course: Course, lab: Lab, subs: list[Submission], seconds: dict[str, float]) -> BatchResult:

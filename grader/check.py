@@ -12,7 +12,9 @@
    each with a readable failure;
 7. feedback shows no hidden test text;
 8. given wrong implementations (the test suite passes the first entry of the lab's catalog), each,
-   graded in the same batch, gets 0 on every test cell it must lose.
+   graded in the same batch, gets 0 on every test cell it must lose;
+9. the lab's references.toml (what the integrity report flags) names only answer cells of the lab,
+   and the solution's answers are not flagged by it.
 """
 
 from __future__ import annotations
@@ -164,6 +166,15 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
         errors = [o for o in cell.outputs if o.get("output_type") == "error"]
         if not errors or not str(errors[-1].get("evalue", "")).strip():
             res.failures.append(f"{notebooks.grade_id(cell)}: the student notebook fails it without a readable message")
+    from .integrity import ALL_CELLS, declared_references
+
+    answer_ids = {notebooks.grade_id(c) for c in solution.cells if notebooks.is_solution_cell(c)}
+    unknown = sorted(set(declared_references(lab)) - answer_ids - {ALL_CELLS})
+    if unknown:
+        res.failures.append(f"references.toml names cells that are not answer cells: {', '.join(unknown)}")
+    flagged = result.integrity.reference_flags.get("solution") if result.integrity else None
+    if flagged:
+        res.failures.append(f"the solution's answers use what references.toml declares as the tests' reference: {flagged}")
     hidden = hidden_test_lines(solution)
     for who in ("solution", "student"):
         page = course.feedback_html(lab, who)

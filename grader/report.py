@@ -19,6 +19,8 @@ def table(result: BatchResult) -> str:
         lines.append("  ".join(cells) + ("  " + row[3] if row[3] else ""))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths) + "  -----")
+        elif result.students[i - 1].flags:
+            lines.append(" " * (sum(widths) + 6) + "flag: " + "; ".join(result.students[i - 1].flags))
     return "\n".join(lines)
 
 
@@ -36,6 +38,11 @@ def summary(result: BatchResult) -> str:
     if result.resumed:
         out.append(f"{len(result.resumed)} submission(s) were already graded and unchanged: kept, not run again "
                    "(--force / FORCE=1 re-grades them)")
+    report = result.integrity
+    if report is not None:
+        flagged = sum(1 for s in result.students if s.flags)
+        out.append(f"integrity: {flagged} student(s) flagged for a person to look at (no score changed): "
+                   f"{report.json_path}" + (f", side by side: {report.html_path}" if report.pairs else ""))
     if result.csv:
         out.append(f"grades:    {result.csv}")
     if result.figure:

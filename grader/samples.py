@@ -40,9 +40,26 @@ def answered(lab: Lab, replace: dict[str, str] | None = None, keep_unanswered: s
     return nb
 
 
+def _reference_user(lab: Lab) -> dict:
+    """A correct submission whose first answer also imports what the hidden tests compare against (the
+    lab's references.toml): the integrity report flags it, its score is untouched."""
+    from .integrity import ALL_CELLS, declared_references
+
+    declared = declared_references(lab)
+    sources = answers(lab)
+    for cell, names in declared.items():
+        target = next(iter(sources)) if cell == ALL_CELLS else cell
+        module = next((n for n in names if not n.startswith(".")), None)
+        if target in sources and module:
+            top = module.split(".")[0]
+            edited = f"import {top}  # the library the tests compare with\n" + sources[target]
+            return {"erin (imports the reference)": ("lab.ipynb", answered(lab, replace={target: edited}))}
+    return {}
+
+
 def demo_submissions(lab: Lab, out: Path) -> dict[str, Path]:
-    """The four submissions `make demo` grades. Folder names and file names vary, as a course
-    site's would."""
+    """The submissions `make demo` grades (four; a fifth where the lab declares references). Folder
+    names and file names vary, as a course site's would."""
     solution_ids = list(answers(lab))
     half = set(solution_ids[len(solution_ids) // 2 :])
     untouched = notebooks.read(lab.student)
@@ -53,6 +70,7 @@ def demo_submissions(lab: Lab, out: Path) -> dict[str, Path]:
             cell.metadata["nbgrader"]["points"] = 100
     made = {
         "alice (correct)": ("rope_lab_final.ipynb", answered(lab)),
+        **_reference_user(lab),
         "bob (half done)": (f"{lab.name}.ipynb", answered(lab, keep_unanswered=half)),
         "carol (untouched)": ("Untitled.ipynb", untouched),
         "dave (edits tests)": ("submission.ipynb", tampered),

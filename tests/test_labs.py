@@ -51,6 +51,18 @@ def test_demo_scores(demo):
     assert len(result.csv.read_text().splitlines()) == 1 + len(by)
 
 
+def test_demo_integrity_flags(demo):
+    """Flags for a person, scores untouched: erin imports what the tests compare against, and bob's
+    half-done notebook shares alice's answers."""
+    lab, course, result = demo
+    by = {s.folder: s for s in result.students}
+    assert by["erin (imports the reference)"].score == result.max_score
+    assert any("uses transformers" in f for f in by["erin (imports the reference)"].flags)
+    assert any(f.startswith("similar to alice (correct)") for f in by["bob (half done)"].flags)
+    assert not by["carol (untouched)"].flags
+    assert (course.root / "reports" / f"{lab.week}-integrity.json").is_file()
+
+
 def test_feedback_hides_hidden_tests(demo):
     lab, course, result = demo
     hidden = hidden_test_lines(notebooks.read(lab.solution))
