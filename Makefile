@@ -81,13 +81,13 @@ check: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(WEEK)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade WEEK=w02-1 SUBMISSIONS=dir [COURSE=...]"; exit 2; }
-	$(BIN)/llm901-grader grade --week $(WEEK) --course $(COURSE) $(if $(WORKERS),--workers $(WORKERS),) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) $(if $(FORCE),--force,) "$(SUBMISSIONS)"
+	$(BIN)/llm901-grader grade --week $(WEEK) --course $(COURSE) $(if $(WORKERS),--workers $(WORKERS),) $(if $(SCHEDULER),--scheduler $(SCHEDULER),) $(if $(FORCE),--force,) $(if $(ROSTER),--roster "$(ROSTER)",) "$(SUBMISSIONS)"
 
 feedback: $(STAMP)
 	$(BIN)/llm901-grader feedback --week $(WEEK) --course $(COURSE)
 
 export: $(STAMP)
-	$(BIN)/llm901-grader export --course $(COURSE)
+	$(BIN)/llm901-grader export --course $(COURSE) $(if $(WEEK),--week $(WEEK),) $(if $(ROSTER),--roster "$(ROSTER)",)
 
 data: $(STAMP)
 	$(BIN)/python -m llm901_shared.data build

@@ -36,6 +36,17 @@ class Submission:
     notebook: Path | None = None
     notes: list[str] = field(default_factory=list)
     problem: str = ""  # set when nothing could be graded
+    site: dict = field(default_factory=dict)  # what the course site said: site_id, timestamp, ...
+
+    def timestamp(self) -> str | None:
+        """The submission time nbgrader records: the site's, else the notebook file's modification time."""
+        if self.site.get("timestamp"):
+            when = datetime.fromisoformat(self.site["timestamp"]).astimezone(UTC)
+        elif self.notebook is not None and self.notebook.exists():
+            when = datetime.fromtimestamp(self.notebook.stat().st_mtime, UTC)
+        else:
+            return None
+        return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
 @dataclass
@@ -48,6 +59,10 @@ class StudentResult:
     tests: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # integrity flags, for a person to look at; no score changed
+    raw_score: float = 0.0  # before a late penalty
+    needs_manual_grade: bool = False  # written answers wait for a TA (formgrader)
+    late: str = ""  # how late and the penalty, when the lab has a due date
+    site: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -57,12 +72,22 @@ class BatchResult:
     students: list[StudentResult]
     max_score: float
     test_max: dict[str, float]
+    manual_max: float = 0.0  # points of the written questions, graded by a TA in formgrader
     csv: Path | None = None
     figure: Path | None = None
     seconds: float = 0.0
     workers: int = 1  # 0: a Dask cluster
     resumed: list[str] = field(default_factory=list)  # student ids graded by an earlier run, not run again
     integrity: object = None  # integrity.IntegrityReport
+    layout: str = "folders"  # how the submissions came (sites.collect_site)
+    collection: list[str] = field(default_factory=list)  # files nothing was graded from, and why
+    site_export: object = None  # sites.SiteExport, when a roster was given
+    feedback_packages: Path | None = None
+
+    @property
+    def auto_max(self) -> float:
+        """The points the batch itself can give (the written questions' wait for a TA)."""
+        return self.max_score - self.manual_max
 
     @property
     def problems(self) -> list[str]:
@@ -161,8 +186,7 @@ def _stage(course: Course, lab: Lab, release_nb, sub: Submission) -> bool:
         return False
     sub.notes.extend(rebuilt.notes)
     notebooks.write(rebuilt.notebook, course.submitted_notebook(lab, sub.student_id))
-    stamp = datetime.fromtimestamp(sub.notebook.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-    (dest_dir / "timestamp.txt").write_text(stamp)
+    (dest_dir / "timestamp.txt").write_text(sub.timestamp())
     return True
 
 
@@ -282,8 +306,11 @@ def precompute(course: Course, lab: Lab, subs: list[Submission], workers: int, s
 
 
 def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, feedback: bool = True,
-          workers: int | None = None, scheduler: str | None = None, force: bool = False) -> BatchResult:
-    """Grade every student folder under `submissions`. With workers > 1 (default: one per core) or a
+          workers: int | None = None, scheduler: str | None = None, force: bool = False,
+          roster: Path | None = None) -> BatchResult:
+    """Grade every student under `submissions`: one folder per student, a course site's flat folder
+    of named files, or its bulk-download zip (sites.py); `roster` (the site's gradebook export) adds
+    the site's import files. With workers > 1 (default: one per core) or a
     Dask `scheduler` address, notebooks execute concurrently; the gradebook is written by this
     process alone, one submission after another. A submission already graded, unchanged, by an
     earlier run (say one that was killed) is kept as it is, unless `force`."""
@@ -298,12 +325,24 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     release_path = course.ensure_released(lab)
     release_nb = notebooks.read(release_path)
     release_ids = {notebooks.grade_id(c) for c in release_nb.cells if notebooks.grade_id(c)}
-    subs = collect(Path(submissions), release_ids)
+    from . import policy, sites
+
+    collected = sites.collect_site(Path(submissions), course.root / "collected" / lab.week)
+    subs = collect(collected.root, release_ids)
+    for sub in subs:
+        sub.site = collected.site.get(sub.folder, {})
+    policy.write_template(course.root)  # a commented course.toml for the TA to fill in
+    policy.configure_late_policy(course.config, str(course.root))  # as the file is now, not at Course()
+    due = policy.due_date(course.root, lab.week)
+    with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
+        gb.update_or_create_assignment(lab.week, duedate=due)
     from .preprocessors import TrustedExecute
 
     trusted = TrustedExecute(config=course.config)
     settings = {k: v for k, v in trusted.job_settings(week=lab.week).items() if k != "prestart"}
-    keys = {sub.student_id: _grading_key(course, lab, sub, {**settings, "skip_experiment": trusted.skips_experiment(sub.student_id)})
+    late_policy = policy.read_settings(course.root).get("late", {})
+    keys = {sub.student_id: _grading_key(course, lab, sub, {**settings, "skip_experiment": trusted.skips_experiment(sub.student_id),
+                                                            "timestamp": sub.timestamp(), "due": str(due), "late": late_policy})
             for sub in subs}
     resumed: list[str] = []
     if not force:
@@ -345,7 +384,21 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     for sid, spent in recorded.items():
         seconds[sid] = seconds.get(sid, 0.0) + spent
     result = collect_results(course, lab, subs, seconds)
+    result.layout, result.collection = collected.layout, collected.messages
     result.integrity = _integrity(course, lab, release_nb, subs, result)
+    reports = course.root / "reports"
+    sites.write_students(reports / f"{lab.week}-students.json",
+                         {s.student_id: {"folder": s.folder, **s.site} for s in subs})
+    if feedback:
+        result.feedback_packages = course.root / "feedback-packages" / lab.week
+        for s in result.students:
+            sites.package_feedback(course.feedback_html(lab, s.student_id).parent,
+                                   result.feedback_packages / f"{sites.upload_name(s.folder)}.zip")
+    if roster is not None:
+        rows = [{"folder": s.folder, "student_id": s.student_id, "score": s.score, "max_score": s.max_score,
+                 "site": s.site} for s in result.students]
+        result.site_export = sites.export_for_site(lab.week, rows, sites.read_roster(Path(roster)),
+                                                   course.root / "exports")
     result.csv = export_csv(course)
     from .report import summary_figure
 
@@ -354,8 +407,10 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     result.workers = workers if not scheduler else 0
     result.resumed = resumed
     (course.root / "reports").mkdir(exist_ok=True)
-    (course.root / "reports" / f"{lab.week}-problems.json").write_text(
-        json.dumps({s.folder: s.notes for s in result.students if s.notes}, indent=1, ensure_ascii=False))
+    problems = {s.folder: s.notes for s in result.students if s.notes}
+    if result.collection:
+        problems["(not graded: files of the download)"] = result.collection
+    (course.root / "reports" / f"{lab.week}-problems.json").write_text(json.dumps(problems, indent=1, ensure_ascii=False))
     return result
 
 
@@ -373,19 +428,29 @@ def _integrity(course: Course, lab: Lab, release_nb, subs: list[Submission], res
 
 
 def collect_results(course: Course, lab: Lab, subs: list[Submission], seconds: dict[str, float]) -> BatchResult:
+    from .policy import describe_lateness
+
     students = []
     test_max: dict[str, float] = {}
+    manual_max = 0.0
     with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
         assignment = gb.find_assignment(lab.week)
         max_score = float(assignment.max_score)
         for notebook in assignment.notebooks:
             for cell in notebook.grade_cells:
                 test_max[cell.name] = float(cell.max_score)
+                if cell.cell_type == "markdown":
+                    manual_max += float(cell.max_score)
         for sub in subs:
-            res = StudentResult(sub.folder, sub.student_id, max_score=max_score, seconds=round(seconds.get(sub.student_id, 0.0), 1))
+            res = StudentResult(sub.folder, sub.student_id, max_score=max_score, seconds=round(seconds.get(sub.student_id, 0.0), 1),
+                                site=sub.site)
             try:
                 submission = gb.find_submission(lab.week, sub.student_id)
-                res.score = float(submission.score)
+                res.raw_score = float(submission.score)
+                penalty = float(submission.late_submission_penalty or 0.0)
+                res.score = res.raw_score - penalty
+                res.late = describe_lateness(submission.total_seconds_late, penalty)
+                res.needs_manual_grade = bool(submission.needs_manual_grade)
                 for nb in submission.notebooks:
                     for g in nb.grades:
                         res.tests[g.name] = float(g.score)
@@ -393,7 +458,7 @@ def collect_results(course: Course, lab: Lab, subs: list[Submission], seconds: d
                 sub.problem = sub.problem or "no submission recorded"
             res.notes = ([sub.problem] if sub.problem else []) + sub.notes
             students.append(res)
-    return BatchResult(lab, course, students, max_score, test_max)
+    return BatchResult(lab, course, students, max_score, test_max, manual_max)
 
 
 def export_csv(course: Course) -> Path:
@@ -405,5 +470,51 @@ def export_csv(course: Course) -> Path:
     plugin.to = str(target)
     with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
         plugin.export(gb)
+    _add_folder_column(target, course.root / "reports")
     os.chmod(target, 0o600)
     return target
+
+
+def _add_folder_column(target: Path, reports: Path) -> None:
+    """nbgrader's columns, then the submission's folder as the course site named it (the student id
+    is a safe form of it), and the site's user id when the site gave one."""
+    import csv
+
+    known: dict[tuple[str, str], dict] = {}
+    for path in reports.glob("*-students.json"):
+        week = path.name.removesuffix("-students.json")
+        try:
+            for sid, info in json.loads(path.read_text()).items():
+                known[(week, sid)] = info
+        except (OSError, ValueError):
+            continue
+    with open(target, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return
+    header = rows[0]
+    col_a, col_s = header.index("assignment"), header.index("student_id")
+    with open(target, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*header, "folder", "site_id"])
+        for row in rows[1:]:
+            info = known.get((row[col_a], row[col_s]), {})
+            w.writerow([*row, info.get("folder", ""), info.get("site_id", "")])
+
+
+def gradebook_rows(course: Course, week: str) -> list[dict]:
+    """Every recorded submission of `week` as the course site export needs it, scores as nbgrader has
+    them now (automatic and, once a TA graded in formgrader, manual points; late penalty taken)."""
+    students = json.loads((course.root / "reports" / f"{week}-students.json").read_text()) if (
+        course.root / "reports" / f"{week}-students.json").is_file() else {}
+    rows = []
+    with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
+        assignment = gb.find_assignment(week)
+        for submission in assignment.submissions:
+            sid = submission.student.id
+            info = students.get(sid, {})
+            rows.append({"folder": info.get("folder", sid), "student_id": sid,
+                         "score": float(submission.score) - float(submission.late_submission_penalty or 0.0),
+                         "max_score": float(assignment.max_score), "needs_manual_grade": bool(submission.needs_manual_grade),
+                         "site": {k: v for k, v in info.items() if k != "folder"}})
+    return sorted(rows, key=lambda r: r["folder"])

@@ -122,7 +122,9 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         if marker in released_text:
             res.failures.append(f"the release contains '{marker}'")
-    leaked = [ln for ln in hidden_test_lines(solution) + solution_lines(solution) if ln in released_text]
+    written = [ln.strip() for c in solution.cells if c.cell_type == "markdown" and notebooks.is_solution_cell(c)
+               for ln in c.source.splitlines() if len(ln.strip()) >= 24]  # the model answers of written questions
+    leaked = [ln for ln in hidden_test_lines(solution) + solution_lines(solution) + written if ln in released_text]
     if leaked:
         res.failures.append(f"the release contains solution or hidden-test lines, e.g. {leaked[0]!r}")
 
@@ -148,10 +150,13 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
     res.facts.append(f"solution: {graded.score:g}/{graded.max_score:g} in {graded.seconds:.1f} s graded as a student's "
                      f"({len(skipped)} experiment cells skipped)")
     res.facts.append(f"student:  {stu.score:g}/{stu.max_score:g} in {stu.seconds:.1f} s")
+    if result.manual_max:
+        res.facts.append(f"written questions: {result.manual_max:g} points, graded by hand (not part of the check)")
     for who, run in (("the solution", sol), ("the solution graded as a student's (experiment skipped)", graded)):
-        if run.score != run.max_score or run.max_score <= 0:
+        if run.score != result.auto_max or result.auto_max <= 0:
             lost = [t for t, v in run.tests.items() if v < result.test_max.get(t, 0)]
-            res.failures.append(f"{who} scores {run.score:g}/{run.max_score:g} (loses {', '.join(lost)}); notes: {run.notes}")
+            res.failures.append(f"{who} scores {run.score:g}/{result.auto_max:g} automatic points (loses {', '.join(lost)}); "
+                                f"notes: {run.notes}")
         if run.notes:
             res.failures.append(f"grading {who} reported problems: {run.notes}")
     for who, sid in (("the solution", "solution"), ("the solution graded as a student's", "solution_graded")):

@@ -52,7 +52,7 @@ def cmd_grade(args) -> int:
     lab = find_lab(args.week)
     course = Course(Path(args.course))
     result = grade(lab, Path(args.submissions), course, progress=not args.quiet, feedback=not args.no_feedback,
-                   workers=args.workers, scheduler=args.scheduler, force=args.force)
+                   workers=args.workers, scheduler=args.scheduler, force=args.force, roster=args.roster)
     print(table(result))
     print()
     print(summary(result))
@@ -72,10 +72,33 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .batch import export_csv
+    """grades.csv of the whole gradebook; with --week and --roster also the course site's import files,
+    from the gradebook as it is now (after manual grading in formgrader, say)."""
+    from .batch import export_csv, gradebook_rows
     from .course import Course
+    from .sites import export_for_site, read_roster
 
-    print(export_csv(Course(Path(args.course))))
+    course = Course(Path(args.course))
+    print(export_csv(course))
+    if args.roster:
+        if not args.week:
+            print("llm901-grader export: --roster needs --week", file=sys.stderr)
+            return 2
+        try:
+            week = find_lab(args.week).week
+        except LabNotFound:
+            week = args.week  # an assignment of this course's gradebook that is not in weeks/ (any more)
+        rows = gradebook_rows(course, week)
+        pending = [r["folder"] for r in rows if r["needs_manual_grade"]]
+        out = export_for_site(week, rows, read_roster(Path(args.roster)), course.root / "exports")
+        print(f"{out.canvas}\n{out.plain}")
+        if pending:
+            print(f"still to grade by hand in formgrader ({len(pending)}): {', '.join(pending)}")
+        if out.missing_students:
+            print(f"on the roster, no submission ({len(out.missing_students)}): {', '.join(out.missing_students)}")
+        if out.unmatched_submissions:
+            print(f"submissions no roster entry matches ({len(out.unmatched_submissions)}): "
+                  f"{', '.join(out.unmatched_submissions)}")
     return 0
 
 
@@ -195,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     add("release", cmd_release, "nbgrader release (+ zip) of a lab")
     add("student", cmd_student, "regenerate weeks/*/student.ipynb from solution.ipynb", course=False)
     g = add("grade", cmd_grade, "grade every <submissions>/<student>/*.ipynb", week_required=True)
-    g.add_argument("submissions", help="folder with one sub-folder per student")
+    g.add_argument("submissions", help="one sub-folder per student, a course site's folder of named files "
+                   "(Canvas, Blackboard), or its bulk-download zip")
+    g.add_argument("--roster", default=None, help="the course site's gradebook export (CSV): writes its import "
+                   "files to <course>/exports/ and lists who is missing")
     g.add_argument("--no-feedback", action="store_true")
     g.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: one per core)")
     g.add_argument("--scheduler", default=None, help="a Dask scheduler address (tcp://host:8786) to run notebooks on")
@@ -203,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="re-grade every submission (default: keep those already graded and unchanged, "
                         "e.g. after an interrupted run)")
     add("feedback", cmd_feedback, "regenerate feedback HTML", week_required=True)
-    add("export", cmd_export, "write grades.csv from the gradebook", week=False)
+    e = add("export", cmd_export, "write grades.csv from the gradebook (and the course site's import with --roster)")
+    e.add_argument("--roster", default=None, help="the course site's gradebook export (CSV); needs --week")
     add("check", cmd_check, "prove a lab healthy through the real grading path", course=False)
     v = add("validate", cmd_validate, "run a notebook's visible tests (student self-check)", week=False, course=False)
     v.add_argument("notebook")

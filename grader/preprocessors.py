@@ -27,6 +27,7 @@ from traitlets.config import Config
 from .execute import Limits, apply_precomputed, report_dict, run_submission
 from .labs import SHARED
 from .notebooks import hidden_line_ranges, is_test_cell, strip_hidden_tests
+from .policy import configure_late_policy
 
 
 class TrustedExecute(NbGraderPreprocessor):
@@ -123,6 +124,7 @@ def configure(c: Config, course_root: str, course_id: str = "llm901") -> Config:
     # Students' extra files (data they wrote, checkpoints) are never copied into the course.
     # The batch's "graded" marks (batch.GRADED_MARK) stay beside the autograded notebooks.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".llm901-graded.json*"]
+    configure_late_policy(c, course_root)  # <course>/course.toml's [late]; nbgrader applies it
     return c
 
 

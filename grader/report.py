@@ -10,8 +10,9 @@ from .batch import BatchResult
 def table(result: BatchResult) -> str:
     rows = [("student", "score", "time (s)", "notes")]
     for s in result.students:
-        notes = "; ".join(s.notes) if s.notes else ""
-        rows.append((s.folder, f"{s.score:g} / {s.max_score:g}", f"{s.seconds:.1f}", notes))
+        notes = "; ".join(([s.late] if s.late else []) + s.notes)
+        by_hand = " + written" if s.needs_manual_grade else ""
+        rows.append((s.folder, f"{s.score:g} / {s.max_score:g}{by_hand}", f"{s.seconds:.1f}", notes))
     widths = [min(max(len(r[i]) for r in rows), 40) for i in range(3)]
     lines = []
     for i, row in enumerate(rows):
@@ -43,6 +44,25 @@ def summary(result: BatchResult) -> str:
         flagged = sum(1 for s in result.students if s.flags)
         out.append(f"integrity: {flagged} student(s) flagged for a person to look at (no score changed): "
                    f"{report.json_path}" + (f", side by side: {report.html_path}" if report.pairs else ""))
+    if result.manual_max:
+        waiting = sum(1 for s in result.students if s.needs_manual_grade)
+        out.append(f"written:   {result.manual_max:g} of the {result.max_score:g} points are written answers; "
+                   f"{waiting} submission(s) wait for a TA in `nbgrader formgrader` (run in {result.course.root}); "
+                   "`make export WEEK=... ROSTER=...` then combines both")
+    if result.layout != "folders":
+        out.append(f"collected: {result.layout} layout")
+    for message in result.collection:
+        out.append(f"  not graded: {message}")
+    if result.feedback_packages:
+        out.append(f"feedback zips (one per student, named for upload): {result.feedback_packages}")
+    export = result.site_export
+    if export is not None:
+        out.append(f"course site: {export.canvas} (Canvas gradebook import), {export.plain} (id,score)")
+        if export.missing_students:
+            out.append(f"  on the roster, no submission ({len(export.missing_students)}): {', '.join(export.missing_students)}")
+        if export.unmatched_submissions:
+            out.append(f"  submissions no roster entry matches ({len(export.unmatched_submissions)}): "
+                       f"{', '.join(export.unmatched_submissions)}")
     if result.csv:
         out.append(f"grades:    {result.csv}")
     if result.figure:

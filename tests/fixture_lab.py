@@ -23,7 +23,18 @@ def _c(kind, source, gid, **meta):
     return cell
 
 
-def solution_notebook():
+WRITTEN_ID = "written_why"  # the optional written question (a manually graded answer cell)
+
+
+def written_cells():
+    return [
+        _c("md", "**Written question (2 points, graded by a TA).** Why is doubling linear?", "written_why_prompt",
+           locked=True),
+        _c("md", "Because 2(x + y) = 2x + 2y and 2(ax) = a(2x).", WRITTEN_ID, solution=True, grade=True, points=2),
+    ]
+
+
+def solution_notebook(written: bool = False):
     params = _c("code", "FAST = False\nSEED = 0", "parameters", locked=True)
     params.metadata["tags"] = ["parameters"]
     experiment = _c("code", "print('experiment ran, FAST =', FAST)", "experiment", locked=True)
@@ -47,13 +58,14 @@ def solution_notebook():
                    "assert bool((p > 0).all()), 'probabilities must be positive'\n"
                    "### END HIDDEN TESTS", "test_softmax_rows", grade=True, locked=True, points=2),
         experiment,
+        *(written_cells() if written else []),
     ])  # fmt: skip
 
 
-def make_fixture_lab(parent: Path | None = None) -> Lab:
+def make_fixture_lab(parent: Path | None = None, written: bool = False) -> Lab:
     parent = Path(parent or tempfile.mkdtemp(prefix="llm901-fixture-"))
     lab = Lab(parent / "w00-1-fixture")
-    notebooks.write(notebooks.normalise(solution_notebook()), lab.solution)
+    notebooks.write(notebooks.normalise(solution_notebook(written)), lab.solution)
     with tempfile.TemporaryDirectory(prefix="llm901-fixture-course-") as tmp:
         lab.student.write_text(student_notebook_text(Course(Path(tmp)), lab))
     return lab
