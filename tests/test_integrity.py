@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from integrity import plant
-from integrity.w05_1_independent import STYLE_A, STYLE_B
+from integrity_fixtures import plant
+from integrity_fixtures.w05_1_independent import STYLE_A, STYLE_B
 from llm901_grader import integrity, notebooks
 from llm901_grader.labs import find_lab
 from llm901_grader.samples import answered, answers
