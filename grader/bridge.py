@@ -75,8 +75,10 @@ def encode(obj, budget: _Budget | None = None, depth: int = 0):
             dtype = str(t.dtype).removeprefix("torch.")
             if dtype not in TORCH_DTYPES:
                 raise NotPlain(f"tensors of dtype {t.dtype} cannot be checked")
-            t = t.cpu().contiguous()
-            raw = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+            # a fresh, densely strided copy: torch calls a one-element slice "contiguous" with any stride
+            # (U[3:4, 3:4] of a 5x5 matrix has strides (5, 1)... or (1, 5)), and view(uint8) refuses those
+            flat = t.cpu().reshape(-1).clone(memory_format=torch.contiguous_format)
+            raw = flat.view(torch.uint8).numpy().tobytes() if t.numel() else b""
             return {"__t": "tensor", "dtype": dtype, "shape": list(t.shape), "data": _b64(raw, budget)}
         if isinstance(obj, torch.dtype):
             return {"__t": "dtype", "v": str(obj).removeprefix("torch.")}

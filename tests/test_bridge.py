@@ -38,6 +38,9 @@ def test_non_contiguous_and_grad_tensors():
     t = torch.randn(4, 5, requires_grad=True)
     back = bridge.loads(bridge.dumps((t * 2).t()[1:]))
     assert torch.allclose(back, (t * 2).t()[1:].detach()) and not back.requires_grad
+    upper = torch.linalg.cholesky(torch.eye(5) * 2 + 0.1, upper=True)  # a transposed result
+    for piece in (upper[3:4, 3:4], upper[:, 2:3], upper[::2, 1]):  # "contiguous" one-element slices too
+        assert torch.equal(bridge.loads(bridge.dumps(piece)), piece)
 
 
 @pytest.mark.parametrize("value", [object(), torch.nn.Linear(2, 2), print, torch, np.array(["a"]), {1, 2}])
