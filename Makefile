@@ -63,8 +63,10 @@ test:
 lint: $(STAMP)
 	$(BIN)/ruff check grader shared tests
 
+# The staff's preview (students open a release zip: README.md). Without MPLBACKEND=Agg (exported
+# above for batch runs), so that the kernel's figures show inline.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=weeks $(if $(filter 0,$(shell id -u)),--allow-root,)
+	env -u MPLBACKEND $(BIN)/jupyter lab --notebook-dir=weeks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 validate: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make validate NB=path/to/notebook.ipynb"; exit 2; }

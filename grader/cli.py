@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -123,31 +122,12 @@ def cmd_validate(args) -> int:
     """A student's self-check: run the notebook and its visible tests, in the kernel. By default as the
     grader runs it (FAST=True, the cells tagged `experiment` skipped), so the answer comes quickly;
     --experiment also runs the experiment (FAST=True), --full runs everything with FAST=False."""
-    from nbgrader.preprocessors import ClearOutput
-    from nbgrader.preprocessors import Execute as NbgraderExecute
     from nbgrader.validator import Validator
-    from traitlets.config import Config
 
-    from . import notebooks
-    from .execute import inject_parameters
-    from .preprocessors import DropStderrInTests
+    from .validate import validate_config
 
     path = Path(args.notebook).resolve()
-    nb = notebooks.read(path)
-    if not args.full:
-        nb = inject_parameters(nb, {"FAST": True})
-    fd, tmp = tempfile.mkstemp(prefix=".validate-", suffix=".ipynb", dir=path.parent)
-    os.close(fd)
-    try:
-        notebooks.write(nb, Path(tmp))
-        config = Config()
-        config.Validator.preprocessors = [ClearOutput, NbgraderExecute, DropStderrInTests]
-        config.Execute.timeout = 600
-        if not (args.full or args.experiment):
-            config.Execute.skip_cells_with_tag = "experiment"  # nbclient's own switch; no test needs them
-        results = Validator(config=config).validate(tmp)
-    finally:
-        os.unlink(tmp)
+    results = Validator(config=validate_config(full=args.full, experiment=args.experiment)).validate(str(path))
     problems = 0
     for cell in results.get("type_changed", []):
         problems += 1

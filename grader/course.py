@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from traitlets.config import Config
 from . import notebooks
 from .labs import BUILD, REPO, Lab
 from .preprocessors import CONFIG_FILE_TEMPLATE, configure
+from .validate import NBGRADER_CONFIG_FILE
 
 COURSE_ID = "llm901"
 
@@ -110,9 +112,9 @@ def build_zip(course: Course, lab: Lab, out_dir: Path | None = None) -> Path:
     (a wheel of shared/ and the grader, so `make validate`'s checker runs on the student's laptop)."""
     out_dir = out_dir or BUILD / "release"
     out_dir.mkdir(parents=True, exist_ok=True)
-    wheel_dir = BUILD / "wheel"
-    if wheel_dir.exists():
-        shutil.rmtree(wheel_dir)
+    # a folder of its own: two releases at once (make test's workers) must not empty each other's
+    BUILD.mkdir(parents=True, exist_ok=True)
+    wheel_dir = Path(tempfile.mkdtemp(prefix="wheel-", dir=BUILD))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(wheel_dir), str(REPO)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     release_dir = course.release_notebook(lab).parent
@@ -124,6 +126,9 @@ def build_zip(course: Course, lab: Lab, out_dir: Path | None = None) -> Path:
         for wheel in wheel_dir.glob("*.whl"):
             zf.write(wheel, f"{lab.name}/{wheel.name}")
         zf.writestr(f"{lab.name}/README.txt", _zip_readme(lab, [w.name for w in wheel_dir.glob("*.whl")]))
+        # so that nbgrader's Validate button in JupyterLab checks as `llm901-grader validate` does
+        zf.writestr(f"{lab.name}/nbgrader_config.py", NBGRADER_CONFIG_FILE)
+    shutil.rmtree(wheel_dir, ignore_errors=True)
     return target
 
 
@@ -131,11 +136,15 @@ def _zip_readme(lab: Lab, wheels: list[str]) -> str:
     wheel = wheels[0] if wheels else "llm901_labs-*.whl"
     return (
         f"LLM 901 lab {lab.week}: {lab.notebook_file}\n\n"
-        "Set up once (Python 3.11, CPU is enough):\n"
+        "Set up once, in this folder (Python 3.11, CPU is enough):\n"
         "  python -m venv .venv && . .venv/bin/activate\n"
         "  pip install torch==2.13.0\n"
         f"  pip install {wheel}\n\n"
-        f"Open {lab.notebook_file} in JupyterLab (`jupyter lab`), fill in the cells marked YOUR CODE HERE,\n"
-        f"and check yourself with:  llm901-grader validate {lab.notebook_file}\n"
+        "Then, in this folder:  jupyter lab\n"
+        f"Open {lab.notebook_file}, fill in the cells marked YOUR CODE HERE and run the test cell under each.\n"
+        "Check yourself with nbgrader's Validate button in the notebook's toolbar, or in a terminal:\n"
+        f"  llm901-grader validate {lab.notebook_file}\n"
+        "Both run the notebook as the grader does (FAST=True, experiment cells skipped) and the visible\n"
+        "tests only: the grader also runs hidden tests.\n"
         "Submit the notebook file; keep its cells (the grader matches them by their ids).\n"
     )

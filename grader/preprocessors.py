@@ -136,13 +136,3 @@ from llm901_grader.preprocessors import configure
 c = get_config()  # noqa: F821
 configure(c, os.path.dirname(os.path.abspath(__file__)), {course_id!r})
 '''
-
-
-class DropStderrInTests(NbGraderPreprocessor):
-    """For `validate` on a student's machine, where tests run in the kernel: nbgrader zeroes a test
-    cell that printed anything on stderr, so a library's warning would fail correct code."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if is_test_cell(cell):
-            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-        return cell, resources

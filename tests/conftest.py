@@ -49,7 +49,13 @@ def _phase(nodeid: str) -> str:
         return f"check {name[len('test_make_check['):-1]}"
     if path.endswith("test_catalogs.py"):
         return "catalogs"
+    if path.endswith("test_browser.py"):
+        return "browser (student path)"
     return "unit tests"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium (tests/test_browser.py)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -58,8 +64,9 @@ def pytest_collection_modifyitems(config, items):
         defs = info.name2fixturedefs.values() if info is not None else []
         if any(d and d[-1].scope in ("module", "package", "session") for d in defs):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    # longest first, so that the last unit of work on a worker is a short one
-    items.sort(key=lambda item: 0 if _phase(item.nodeid).startswith("check ") else 1)
+    # longest first, so that the last unit of work on a worker is a short one (the browser test is
+    # mostly waiting on JupyterLab: it goes with the first, beside a lab's check)
+    items.sort(key=lambda item: 0 if _phase(item.nodeid).startswith("check ") or item.get_closest_marker("browser") else 1)
 
 
 def _cpu_seconds() -> float:
@@ -144,7 +151,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if lint is not None:
         write(f"{'lint (ruff)':<34}{lint:8.1f} s")
     checks = sorted(p for p in _durations if p.startswith("check "))
-    for phase in ["unit tests", *checks, "catalogs"]:
+    for phase in ["unit tests", "browser (student path)", *checks, "catalogs"]:
         if phase in _durations:
             write(f"{phase:<34}{_durations[phase]:8.1f} s   ({_counts[phase]} tests; {_cpu[phase]:.0f} CPU-s)")
     write(f"{'pytest wall time':<34}{wall:8.1f} s   (the phases above ran on {workers} worker(s) at once; "
