@@ -638,3 +638,74 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_mtp_loss"],
     },
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "latent_not_normalised": "The latent you cache is missing a normalisation that the released DeepSeek models apply to c_KV.",
+    "latent_rope_key_not_rotated": "Your shared RoPE key carries no position information.",
+    "latent_rope_key_normalised": "Your normalisation covers more than the latent c_KV: the RoPE key should not be touched by it.",
+    "queries_not_normalised": "Your compressed query c_Q skips a step that the compressed key path also has.",
+    "queries_heads_split_by_view": "Check how you split the projection into heads: your reshape mixes tokens and heads.",
+    "queries_ignore_positions": "Your queries are rotated at the same positions whatever `positions` you are given, which breaks decoding.",
+    "queries_default_positions_from_one": "When no positions are given, your queries are rotated at positions that start at the wrong number.",
+    "attention_scale_nope_only": "Your softmax scale counts only part of the dimensions that enter the query-key dot product.",
+    "attention_not_causal": "Your attention lets tokens look at the future.",
+    "attention_mask_off_by_one": "Your causal mask lets each token see one position too far.",
+    "attention_softmax_over_queries": "Check which dimension your softmax normalises over: each query's weights over the keys should sum to 1.",
+    "latent_default_positions_from_one": "When no positions are given, your RoPE key is rotated at positions that start at the wrong number.",
+    "latent_default_positions_all_zero": "When no positions are given, your RoPE key gets no rotation at all.",
+    "absorb_query_mixes_heads": "Your absorbed query matrix mixes heads: each head's block should only involve that head's slices of W_UQ and W_UK.",
+    "absorb_query_transposed_blocks": "Each head's block of your absorbed query matrix is transposed relative to the shape (d_c, d_q) it should have.",
+    "absorb_wrong_head_split_of_W_UV": "Check how you split W_UV into heads: the rows of one head are contiguous.",
+    "absorb_output_columns_latent_major": "The columns of your W_O_absorbed are not laid out head after head.",
+    "decode_no_scale": "Absorption changes where the matrices are multiplied, not the softmax scale of the scores.",
+    "decode_query_at_position_zero": "The new token's RoPE query is rotated at the wrong position in the sequence.",
+    "decode_forgets_rope_scores": "Your scores leave out the decoupled RoPE part of the query-key dot product.",
+    "decode_heads_flattened_latent_major": "Your per-head latent outputs are flattened in a different order than W_O_absorbed's columns expect.",
+    "decode_decompresses_cache": "Your decode rebuilds per-head keys and values from the whole cache, which is exactly the cost absorption is meant to avoid.",
+    "decode_expands_cache_through_W_O_absorbed": "Your decode maps every cached latent through the output matrix before averaging, rebuilding the values absorption avoids.",
+    "decode_expands_cache_through_W_UQ_absorbed": "Your decode maps every cached latent into query space, rebuilding the keys that absorption avoids.",
+    "kv_mla_counts_latent_twice": "MLA's latent serves as both key and value source: check how many times you count it.",
+    "kv_forgets_values": "Your cache size for MHA, GQA and MQA counts the keys but not the values.",
+    "kv_mla_without_rope_key": "Your MLA count forgets the second thing MLA caches besides the latent.",
+    "kv_ignores_bytes_per_element": "Your function returns a number of elements, not of bytes.",
+    "router_softmax": "Your affinities use DeepSeek-V2's activation, not V3's.",
+    "router_bias_in_gates": "The bias should only change which experts are chosen, not the gate weights.",
+    "router_bias_ignored": "Your balancing bias never changes which experts are chosen.",
+    "router_not_renormalised": "Your gates are the raw affinities: they should be normalised over the chosen experts.",
+    "router_group_score_max": "Check how you score a group: DeepSeek-V3 uses more than its single best expert.",
+    "router_group_mask_fills_zero": "Experts outside the chosen groups can still win in your router when the biased scores are negative.",
+    "router_ignores_groups": "You compute which groups are eligible but your top-k still picks among all experts.",
+    "moe_without_shared_expert": "Your layer forgets the expert that every token goes through.",
+    "moe_ungated_experts": "Your routed experts' outputs are added without their gate weights.",
+    "moe_gelu_experts": "Your routed experts are not the SwiGLU MLP the lab uses: one of their weight matrices is unused.",
+    "moe_dense_gate_matrix": "Your layer runs every expert on every token; only the chosen experts should ever see a token.",
+    "moe_dense_einsum_all_experts": "Your einsums run every expert on every token; only the chosen experts should ever see a token.",
+    "moe_dense_where_gates": "Your layer runs every expert on every token and zeroes the unchosen ones afterwards; only the chosen experts should compute.",
+    "moe_dispatch_combine_einsum": "Your dispatch gives every expert a row for every token, mostly zeros; only the tokens routed to an expert should reach it.",
+    "bias_update_wrong_sign": "Your bias update makes overloaded experts even more attractive.",
+    "bias_update_proportional": "Your bias moves by an amount proportional to the load error; the paper's update has a fixed step size.",
+    "bias_update_bincount_without_minlength": "Experts that received no tokens at all are not always counted in your load.",
+    "aux_loss_unnormalised_affinities": "Your P_i averages affinities that were not normalised per token.",
+    "aux_loss_f_is_fraction": "Your f_i is a plain fraction of tokens; the paper scales it so a perfectly balanced router gives 1.",
+    "mtp_embeds_current_token": "Your MTP module combines h_i with the embedding of the wrong token: it should get the next one.",
+    "mtp_embeds_the_target": "Your MTP module is given the very token it has to predict.",
+    "mtp_concat_order_swapped": "Check the order of the two halves you concatenate before the projection M.",
+    "mtp_output_head_without_norm": "Your MTP logits skip the final normalisation that the shared output head expects.",
+    "mtp_loss_lambda_not_divided_by_depth": "Your MTP term grows with the number of depths: the paper averages over them.",
+    "mtp_loss_targets_shifted_by_k": "Depth k's predictions are scored against the token it was given, not the one it must predict.",
+    "mtp_loss_main_not_shifted": "Your main loss scores each position against its own input token instead of the next one.",
+}
+_HINTS_NOT_SHOWN = {
+    "attention_mask_off_by_one",  # the only description is the off-by-one itself
+    "queries_default_positions_from_one",  # naming the wrong start gives the fix
+    "latent_default_positions_from_one",  # naming the wrong start gives the fix
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

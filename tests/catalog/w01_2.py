@@ -581,3 +581,62 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_expected_tokens_per_step"],
     },
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "route_softmax_all_no_renorm": "Your routing weights come from a softmax over all experts, so the chosen experts' weights do not sum to 1.",
+    "route_softmax_wrong_axis": "Check which dimension your softmax normalises over: each token's weights over its chosen experts should sum to 1.",
+    "route_normalise_logits": "Your routing weights divide raw logits by their sum, which is not a softmax (and breaks with negative logits).",
+    "route_bottom_k": "Your router picks the experts with the lowest logits.",
+    "swiglu_silu_on_up": "Your SiLU is applied to the wrong one of the two branches.",
+    "swiglu_gelu": "Your gate activation is not the one SwiGLU uses.",
+    "swiglu_sigmoid_gate": "Your gate uses a sigmoid where SwiGLU uses SiLU (the input times its sigmoid).",
+    "group_bincount_without_minlength": "Your counts are too short when the last experts receive no token.",
+    "group_slot_major_layout": "You flatten the assignments in one order and decode token and slot as if it were the other.",
+    "group_sorted_by_token": "Your assignments are not grouped by expert.",
+    "group_descending_tokens": "Inside each expert's block, your tokens are not in increasing token order.",
+    "dispatch_every_token_to_every_expert": "Every expert receives every token; each expert should only see the tokens routed to it.",
+    "dispatch_dense_torch_where": "Every expert still receives all N rows (zeroed or not); each expert should only see the tokens routed to it.",
+    "dispatch_dense_multiply_by_mask": "Multiplying by a routing mask still hands every expert all N rows; each expert should only see its own tokens.",
+    "dispatch_dense_einsum": "Your einsum builds an input for every (expert, token) pair; each expert should only see the tokens routed to it.",
+    "dispatch_first_slot_only": "Each token reaches only its first choice, although it was routed to k experts.",
+    "dispatch_slot_major_order": "Your expert blocks list their rows slot by slot rather than in token order.",
+    "dispatch_drops_empty_experts": "Your list has no block for experts that received no tokens, so it is shorter than the number of experts.",
+    "combine_no_routing_weights": "Your combine adds the experts' outputs without their routing weights.",
+    "combine_index_copy_instead_of_add": "When a token has several experts, your combine keeps only one of their outputs.",
+    "combine_weight_of_first_slot": "Every row is scaled by the token's top-1 weight, not by the weight of the slot it came from.",
+    "combine_rows_in_slot_order": "Your combine assumes each expert's rows come slot by slot, which is not the order dispatch produces.",
+    "combine_dense_assignment_matrix": "Your combine multiplies every row by a dense matrix of mostly zero weights, so it does work for rows a token never used (and NaNs spread).",
+    "combine_returns_weights_dtype": "Your output comes back in the routing weights' dtype, not the expert outputs' dtype.",
+    "lb_switch_normalisation": "Your f follows Switch's normalisation, not the transformers convention named in the docstring.",
+    "lb_top1_counts": "Your f counts only each token's first choice, whatever top_k is.",
+    "lb_p_from_renormalised_topk": "Your P is built from the top-k routing weights, not from the full softmax over experts.",
+    "lb_ignores_mask": "Your loss counts padding tokens: the attention mask is never used.",
+    "lb_mask_on_f_only": "Padding tokens still enter one of your two averages.",
+    "lb_missing_num_experts_factor": "Your loss is missing the factor that makes it equal to 1 at uniform routing.",
+    "mtp_off_by_one": "Your first head is trained to predict the token it is already looking at.",
+    "mtp_mean_over_heads": "Your total averages the heads' losses where the paper's equation sums them.",
+    "mtp_roll_wraps_around": "Your shifted targets wrap around, so the last positions are trained on tokens from the start of the sequence.",
+    "mtp_divides_by_all_positions": "Each head's loss is divided by all positions, although the later heads have fewer valid targets.",
+    "accept_counts_all_matches": "You count every agreeing draft, but a draft after the first disagreement cannot be accepted.",
+    "accept_shifted_comparison": "Each draft is compared with the verified token of a different slot.",
+    "accept_includes_bonus": "Your count includes the verified token, which is not an accepted draft.",
+    "spec_no_verification": "Your decoder appends the drafts without checking them against the model's own predictions.",
+    "spec_drafts_from_stale_position": "Your next drafts are read at a position that includes the rejected drafts.",
+    "spec_drops_bonus_token": "Each step drops the verified token that blockwise parallel decoding gets for free.",
+    "spec_overshoots_max_new": "Your decoder can return more than max_new_tokens new tokens.",
+    "expected_independent_sum": "A draft only counts if every draft before it was accepted too.",
+    "expected_forgets_verified_token": "Your expectation forgets the token every step produces even when no draft is accepted.",
+    "expected_product_of_all": "Your formula treats acceptance as all-or-nothing, but a prefix of the drafts can be accepted.",
+}
+_HINTS_NOT_SHOWN = {
+    "mtp_off_by_one",  # the only symptom is the off-by-one itself
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

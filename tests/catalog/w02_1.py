@@ -612,3 +612,60 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_longrope_next_generation"],
     },
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "inv_freq_exponent_i_over_d": "Your slowest pair's frequency does not come close to 1/base: check the exponent of each pair.",
+    "inv_freq_missing_reciprocal": "Your values grow with the pair index, but RoPE's frequencies shrink from 1 towards 1/base.",
+    "cos_sin_interleaved_layout": "Your tables use a different pairing of dimensions than the rotate-half layout that apply_rope uses.",
+    "cos_sin_ignores_attention_factor": "Your tables ignore the attention factor, so the extension's temperature never reaches the attention logits.",
+    "cos_sin_factor_squared": "The attention factor multiplies both q and k, so your tables scale the logits more than intended.",
+    "rope_adjacent_pairs": "Your rotation pairs adjacent dimensions, while the cos/sin tables use the half-split layout.",
+    "rope_negative_angle": "Your function rotates every pair by the opposite angle.",
+    "rope_no_rotate_half": "Your function never rotates: each output coordinate should mix a dimension with its partner.",
+    "pi_multiplies_frequencies": "Position interpolation should slow the rotations down, but yours speeds them up.",
+    "pi_scales_base": "Position interpolation slows every pair by the same factor; changing the base does something else.",
+    "ntk_exponent_d_over_d_minus_1": "With your new base, the slowest pair is not interpolated by exactly the factor s.",
+    "ntk_missing_exponent": "Scaling the base by s alone under-interpolates the slowest pair: derive the base that slows it by exactly s.",
+    "yarn_ramp_reversed": "Your ramp interpolates the fast pairs and keeps the slow ones, the opposite of YaRN.",
+    "yarn_ramp_no_truncation": "Your ramp ignores the truncate flag.",
+    "yarn_ramp_missing_2pi": "Your boundaries count rotations in radians instead of full turns.",
+    "yarn_ramp_betas_swapped": "Check which beta defines the lower boundary of the ramp and which the upper one.",
+    "yarn_interpolates_all_pairs": "Your function interpolates every pair equally, which is plain position interpolation, not YaRN.",
+    "yarn_blend_swapped": "Your blend gives the ramp's weight to the wrong one of the two frequencies.",
+    "yarn_no_temperature": "Your attention factor never changes with the scale factor.",
+    "yarn_temperature_squared": "Your value is the logit scale; the factor here multiplies cos and sin, i.e. both q and k.",
+    "yarn_temperature_no_floor": "For a factor of 1 or below, YaRN does not change the logits, but yours does.",
+    "longrope_multiplies_factors": "Your rescale factors speed the rotations up instead of slowing them down.",
+    "longrope_factors_on_base": "Your rescale factors act on the base; LongRoPE applies each one to its pair's frequency.",
+    "longrope_long_factors_at_original_length": "A sequence exactly as long as the original window should still use the short factors.",
+    "longrope_attention_no_sqrt": "Your attention factor is the logit scale; the factor multiplying cos and sin is its square root.",
+    "longrope_attention_extended_length": "Your attention factor divides by the log of the wrong length.",
+    "longrope_attention_uses_yarn_formula": "Your attention factor is YaRN's formula, not LongRoPE's.",
+    "longrope_tables_interpolate_first_positions_too": "Your tables interpolate every position, but the first n_hat positions should keep their trained angles.",
+    "longrope_tables_n_hat_inclusive": "Check which side of the boundary position n_hat itself belongs to.",
+    "longrope_tables_row_index_not_position": "You compare the row index with n_hat instead of the position, which goes wrong for a chunk after a KV cache.",
+    "longrope_tables_factors_reversed": "Your rescale factors are applied to the pairs in reverse order.",
+    "longrope_tables_second_half_not_rescaled": "Only half of your columns are rescaled: each pair's partner column needs the same angle.",
+    "longrope_tables_continue_from_n_hat": "After n_hat your angle continues from the boundary, but LongRoPE's angle is the position times the rescaled frequency.",
+    "longrope_tables_attention_factor_only_interpolated": "The attention factor should scale the tables at every position, not only the interpolated ones.",
+    "search_drops_parents": "Your next generation does not keep the best candidates, so the best found so far can be lost.",
+    "search_keeps_highest_scores": "Your search keeps the candidates with the highest loss as parents.",
+    "search_ignores_monotone_constraint": "Your repaired candidates can break the ordering constraint on the rescale factors.",
+    "search_no_clamp": "Your repaired candidates can leave the allowed range of factors.",
+    "search_parents_from_whole_population": "Your mutations and crossovers draw from the whole population instead of the selected parents.",
+    "search_unseeded_rng": "Your search is not reproducible: the `seed` argument has no effect.",
+    "search_keeps_whole_population": "Your next generation keeps the whole old population, so it grows every generation.",
+}
+_HINTS_NOT_SHOWN = {
+    "longrope_long_factors_at_original_length",  # boundary off-by-one: any hint names the comparison
+    "longrope_tables_n_hat_inclusive",  # boundary off-by-one: any hint names the comparison
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

@@ -549,3 +549,58 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_gpt_oss_attention"],
     },
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "ln_unbiased_variance": "Your variance uses a different divisor than LayerNorm's.",
+    "ln_eps_outside_sqrt": "Your eps sits in a different place in the denominator than LayerNorm's.",
+    "ln_over_batch_dim": "Check which dimension you normalise over: LayerNorm normalises each token over its features.",
+    "ln_no_centring": "Your output keeps the input's mean offset.",
+    "rms_subtracts_mean": "Your function centres its input, which RMSNorm does not do.",
+    "rms_uses_l2_norm": "You divide by a norm that grows with the width; RMSNorm divides by a root mean square.",
+    "rms_eps_outside_sqrt": "Your eps sits in a different place in the denominator than RMSNorm's.",
+    "ln_bwd_missing_mean_term": "Your gradient forgets that the mean also depends on x.",
+    "ln_bwd_missing_variance_term": "Your gradient treats the standard deviation as a constant, but it depends on x too.",
+    "ln_bwd_forgets_weight": "The gradient reaching x_hat has not gone through the gain.",
+    "ln_bwd_sums_only_dim0": "Your parameter gradients are only right for 2-D inputs: sum over every leading dimension.",
+    "ln_bwd_autograd": "This function must be written by hand from the saved statistics, not by running autograd.",
+    "ln_bwd_autograd_recomputed_stats": "This function must be written by hand from the saved statistics, not by running autograd on recomputed ones.",
+    "rms_bwd_layernorm_formula": "Your backward is LayerNorm's: RMSNorm never subtracts a mean, so its gradient has no such term.",
+    "rms_bwd_constant_rms": "Your gradient treats the RMS as a constant, but it depends on x too.",
+    "rms_bwd_grad_weight_uses_x": "Your gain gradient uses the un-normalised input instead of x_hat.",
+    "rms_bwd_autograd": "This function must be written by hand from the saved statistics, not by running autograd.",
+    "post_is_pre": "Your norms sit in front of the sublayers, which is the Pre-LN arrangement.",
+    "post_normalises_branch_only": "Your norms are applied to the sublayer outputs only, so the residual stream itself is never normalised.",
+    "post_residual_skips_norm1": "The residual around your FFN starts from the stream before the first norm.",
+    "post_same_norm_twice": "Your two norms share the same parameters.",
+    "pre_is_post": "Your norms sit after the residual additions, which is the Post-LN arrangement.",
+    "pre_residual_from_normalised": "Your residual stream carries the normalised input instead of the input itself.",
+    "pre_same_norm_twice": "Your two norms share the same parameters.",
+    "pre_ffn_reads_block_input": "Your FFN reads the block's input rather than the stream after the attention residual.",
+    "repeat_kv_tiles": "Your heads come out tiled rather than grouped: each KV head should serve a contiguous group of query heads.",
+    "repeat_kv_wrong_dim": "You repeat along the wrong dimension of the tensor.",
+    "window_off_by_one": "Your window keeps one key too many for each query.",
+    "window_not_causal": "With a window, your mask lets tokens look at the future.",
+    "mask_inverted": "Your mask is True where attention is forbidden; the docstring asks for True where it is allowed.",
+    "sink_renormalised": "After you drop the sink, your probabilities sum to 1 again, which gives back the ordinary softmax.",
+    "sink_added_to_logits": "Adding the same value to every logit changes nothing after a softmax, so your sinks have no effect.",
+    "sink_no_max_subtraction": "Your softmax overflows for large logits.",
+    "sink_of_head0_everywhere": "Every head uses the same sink, but each head has its own.",
+    "attn_missing_scale": "Your logits are missing the usual scale by the head dimension.",
+    "attn_rope_only_on_queries": "Only one of queries and keys is rotated.",
+    "attn_ignores_sinks": "Your attention leaves the learned sinks out.",
+    "attn_window_ignored": "Your sliding-window layers see the whole prefix.",
+    "attn_head_dim_from_width": "Your head dimension is derived from the model width, which differs from n_heads * head_dim in gpt-oss.",
+    "attn_no_biases": "gpt-oss's projections have biases and yours drop them.",
+}
+_HINTS_NOT_SHOWN = {
+    "window_off_by_one",  # window boundary off-by-one: any hint names the comparison
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

@@ -608,3 +608,63 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_mamba_step"],
     },
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "forward_no_sqrt_d_scale": "Your attention scores are missing the usual scale by the head dimension, so the softmax is too sharp.",
+    "forward_mask_transposed": "Check which axis of the mask is the query and which is the key: yours lets queries see the future.",
+    "forward_softmax_over_queries": "Check which dimension your softmax normalises over: each query's weights over the keys should sum to 1.",
+    "forward_no_final_norm": "Your output head reads the residual stream without the final normalisation.",
+    "forward_interleaved_heads": "Check how you split the channels into heads: each head should own a contiguous block of coordinates.",
+    "entp_is_the_decoder": "Your ENTP runs one causal pass, so the representations of earlier positions are never recomputed with the new token.",
+    "entp_one_unmasked_pass": "Your single unmasked pass lets every position see the future.",
+    "entp_prefix_off_by_one": "The prefix you encode for position t does not end at token t.",
+    "entp_reads_first_position": "You read the encoder's output at the start of each prefix instead of at its end.",
+    "cost_leading_terms_only": "Your counts are asymptotic approximations; the function should return exact counts.",
+    "cost_entp_counts_causal_scores": "Your ENTP count treats each prefix pass as causal, but ENTP's passes have no mask.",
+    "cost_float_division": "Your counts are floats, which lose exactness for large n; counts should be integers.",
+    "count3_unordered_pairs": "You count unordered pairs, but the task counts ordered pairs (i, j).",
+    "count3_excludes_current_token": "Your pairs leave out the current token, which belongs to the prefix too.",
+    "count3_no_modulo": "Your label is the raw count; the task reduces it modulo M.",
+    "count3_whole_sequence": "Your label at position t looks at tokens after t.",
+    "count3_distinct_indices": "Your count skips pairs with i = j, which the task allows.",
+    "count3_paper_modulus_is_t": "Without M, your modulus is the 0-based position, not the prefix length.",
+    "count3_paper_modulus_whole_length": "Without M, your modulus is the same at every position, but it should grow with the prefix.",
+    "count3_paper_tokens_not_reduced": "Your histogram bins the raw tokens rather than their residues, which breaks once a token reaches the modulus.",
+    "discretize_exact_zoh_b": "Your B_bar is the exact zero-order hold; the lab uses the simpler form of Mamba's code.",
+    "discretize_euler_a": "Your A_bar is a first-order approximation, not the exponential the lab uses.",
+    "discretize_forgets_delta_in_b": "Your B_bar ignores the step size.",
+    "scan_reads_state_before_update": "Your output at step t reads the state before the current input has been added.",
+    "scan_no_skip": "Your output is missing the skip term.",
+    "scan_ignores_h0": "Your scan always starts from a zero state, whatever h0 is.",
+    "scan_round_whole_loop_in_round_zero": "Your round runs the whole sequential recurrence; a parallel scan round combines all positions at once, and needs about log2 L rounds.",
+    "scan_round_loop_spread_over_log_rounds": "Your rounds are a sequential loop cut into pieces; a parallel scan round combines all positions at once.",
+    "scan_round_one_time_step_per_round": "Your rounds advance one time step each, so the scan needs L - 1 rounds instead of about log2 L.",
+    "scan_round_combine_order_swapped": "The combine of two affine maps is not commutative: check which one is applied first.",
+    "scan_round_updates_a_first": "Your b is combined with a values that were already updated in this round.",
+    "scan_round_done_one_round_early": "Your scan reports done before every prefix is complete when L is not a power of two.",
+    "scan_round_roll_wraps_around": "Your shift wraps around, so the first positions are combined with elements from the end.",
+    "kernel_powers_start_at_one": "In your kernel, the current input is already decayed once.",
+    "kernel_without_delta_in_b": "Your kernel uses the continuous B rather than the discretised one.",
+    "kernel_time_first": "Your kernel has its dimensions in the wrong order.",
+    "mixer_conv_not_causal": "Your convolution mixes in future inputs: keep the outputs that only see the past.",
+    "mixer_no_softplus": "Your step sizes can be negative.",
+    "mixer_no_gate": "Your mixer forgets the gate branch.",
+    "mixer_positive_a": "Your state grows instead of decaying.",
+    "mixer_swaps_u_and_gate": "Check which half of the input projection is the SSM input and which is the gate.",
+    "mixer_no_conv_activation": "Your mixer skips the activation after the short convolution.",
+    "step_conv_state_not_shifted": "The convolution state you return never changes, so the next step forgets the previous tokens.",
+    "step_window_newest_first": "Your convolution window is in the opposite time order from what the weights expect.",
+    "step_no_decay": "Your state update never decays the old state.",
+}
+_HINTS_NOT_SHOWN = {
+    "entp_prefix_off_by_one",  # prefix off-by-one: any hint names the slice
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

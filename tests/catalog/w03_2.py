@@ -186,3 +186,63 @@ WRONG_IMPLEMENTATIONS = [
     _entry("edit_masks_instead", "edit_corrupt", "masks the chosen tokens instead of substituting them", _EDIT,
            "torch.where(edit, replacement, x)", "torch.where(edit, torch.full_like(x, mask_id), x)"),
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "schedule_formula_without_clip": "Your alpha_bar is the raw schedule function: it is not normalised and goes negative at the last step.",
+    "schedule_no_clip": "Your betas are never capped, so the last step can destroy the signal completely.",
+    "schedule_off_by_one": "Your first timestep has alpha_bar exactly 1, so it adds no noise: check which point of the schedule timestep i reads.",
+    "schedule_betas_not_alpha_bar": "You return the per-step alphas; alpha_bar is their accumulation over steps.",
+    "schedule_ignores_max_beta": "Your clip ignores the max_beta argument.",
+    "q_sample_no_sqrt": "Your coefficients are the variances of the signal and the noise, not their scales.",
+    "q_sample_variance_as_std": "Your noise is scaled by its variance instead of its standard deviation.",
+    "q_sample_swapped": "Your coefficients of x0 and the noise are swapped: a small t should leave x_t close to x0.",
+    "q_sample_index_shift": "Your timesteps index alpha_bar as if they started at 1.",
+    "q_sample_first_timestep": "Every sequence of your batch uses the same timestep, but each has its own.",
+    "dlm_loss_sum_over_dims": "Your squared error is summed over the embedding dimensions where the lab averages it.",
+    "dlm_loss_no_rounding": "Your loss leaves out the rounding term that ties x0 back to the words.",
+    "dlm_loss_norm_not_squared": "Your loss uses a distance, not a squared error.",
+    "dlm_loss_ce_summed": "Your rounding term is summed over positions where the lab averages it.",
+    "dlm_loss_prob_not_log": "Your rounding term is not a negative log-likelihood.",
+    "round_dot_product": "Your rounding favours embeddings with a large norm: the nearest embedding is the one at the smallest distance.",
+    "round_cosine": "Your rounding ignores the norms of the vectors: the nearest embedding is the one at the smallest distance.",
+    "round_argmax_distance": "Your rounding picks the farthest embedding.",
+    "mask_no_eps": "Your masking probability can reach 0, which the eps floor is there to avoid.",
+    "mask_u_greater": "The positions you mask are not the ones the docstring's rule picks from the given draws u.",
+    "mask_eps_added_to_t": "Your masking probability can exceed 1: it should go from eps to 1 as t goes from 0 to 1.",
+    "mask_p_scalar": "Your p_mask has one value per sequence; the function should return one per token.",
+    "loss_no_inverse_t": "Your function behaves like one that forgets the 1/t weight on masked tokens.",
+    "loss_over_masked_count": "Your loss is normalised by the number of masked tokens rather than the total number of tokens.",
+    "loss_all_tokens": "Your loss also scores the tokens that were not masked.",
+    "loss_times_p": "Your weight makes tokens masked at a high rate count more, the opposite of the 1/t weight.",
+    "loss_over_batch_only": "Your loss is normalised by the batch size only, not by the total number of tokens.",
+    "loss_targets_xt": "Your targets are the corrupted tokens, not the original ones.",
+    "loss_mean_p": "Each masked token should be weighted by its own masking probability, not by a batch average.",
+    "schedule_remainder_last": "When steps do not divide evenly, the extra reveals go to the wrong steps of a block.",
+    "schedule_floor_only": "When steps do not divide evenly, your blocks are not fully revealed by the end.",
+    "schedule_steps_per_block": "Your blocks each get all the steps, so the total is far more than `steps`.",
+    "schedule_whole_sequence": "Your schedule ignores the blocks: each step should only reveal inside its block.",
+    "step_remask_most_confident": "Your step reveals the least confident predictions.",
+    "step_overwrites_visible": "Your step can rewrite tokens that are already revealed.",
+    "step_ignores_window": "Your step reveals tokens outside the current block.",
+    "step_reveals_one_more": "Your step reveals more tokens than it was asked to.",
+    "step_confidence_with_noise": "Your confidence includes the Gumbel noise; rank by the model's probability of the chosen token.",
+    "step_ignores_gumbel": "Your step ignores the Gumbel noise it is given, so it always decodes greedily.",
+    "step_random_order": "Your step reveals positions left to right, ignoring the model's confidence.",
+    "step_global_topk": "Your most confident tokens are chosen over the whole batch instead of within each sequence.",
+    "edit_touches_masks": "Your corruption also changes masked positions.",
+    "edit_u_greater": "Your edits are drawn with the opposite comparison, so the edit rate is 1 - rate.",
+    "edit_masks_instead": "Your corruption masks the chosen tokens instead of substituting other tokens.",
+}
+_HINTS_NOT_SHOWN = {
+    "schedule_off_by_one",  # index off-by-one: any hint names the index
+    "q_sample_index_shift",  # index off-by-one: any hint names the index
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

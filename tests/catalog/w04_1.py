@@ -444,3 +444,49 @@ WRONG_IMPLEMENTATIONS = [
         "loses": ["test_inference_optimal"],
     },
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "power_law_linear_space": "Your fit minimises errors on y itself, so the largest values dominate; a power law is a straight line in log-log space.",
+    "power_law_sign_of_slope": "Check the sign convention: the law is written with a minus sign in front of the exponent.",
+    "power_law_log10_then_exp": "Your fit and your conversion of the intercept use logarithms of different bases.",
+    "power_law_two_endpoints": "Your line goes through two points only; the exponent should come from a least-squares fit of all of them.",
+    "power_law_semilog": "Your regression uses x instead of log x, which fits an exponential rather than a power law.",
+    "frontier_every_run": "Your frontier keeps every run; a run belongs to it only if no cheaper run reached a lower loss.",
+    "frontier_input_order": "Your scan follows the order the runs were given in, not the order of compute.",
+    "frontier_beats_previous_only": "A run must beat every cheaper run, not just the previous one, to be on the frontier.",
+    "frontier_sorted_by_loss": "Your frontier is ordered by loss; the docstring asks for increasing compute.",
+    "isoflop_parabola_in_n": "Your parabola is fitted in N rather than in log N.",
+    "isoflop_vertex_missing_half": "Your vertex is not at the minimum of the fitted parabola.",
+    "isoflop_best_sample": "You return the best trained size, not the minimum of the fitted parabola.",
+    "isoflop_log10_fit_exp_vertex": "Your fit and your conversion of the vertex back to N use logarithms of different bases.",
+    "objective_huber_on_loss_not_log": "Your residuals are taken in linear space; Hoffmann et al. compare log L_hat with log L.",
+    "objective_squared_error": "Your objective is a plain squared error, so outliers count quadratically: the paper uses a Huber loss.",
+    "objective_mean_not_sum": "Your objective averages over runs where the paper sums.",
+    "objective_huber_linear_branch_no_offset": "Your Huber loss jumps where its two branches meet: check its linear branch.",
+    "objective_forgets_irreducible_term": "Your prediction leaves out the irreducible loss E.",
+    "objective_log_of_each_term_summed": "Your prediction adds the logs of the three terms, which is the log of their product, not of their sum.",
+    "fit_single_start": "A single optimiser run from one start can end in a poor local minimum; the paper uses a grid of initialisations.",
+    "fit_returns_log_parameters": "You return the logs the optimiser works with instead of A, B and E themselves.",
+    "fit_least_squares_in_linear_space": "Your fit minimises a squared error in linear space instead of the objective function of this lab.",
+    "compute_optimal_forgets_six": "Your compute budget forgets how many FLOPs one parameter costs per training token.",
+    "compute_optimal_swapped_exponents": "Your N_opt grows with the other exponent: re-derive which one belongs to the model size.",
+    "compute_optimal_swapped_alpha_beta_in_G": "The ratio inside your G is upside down.",
+    "compute_optimal_tokens_without_six": "Your N_opt and D_opt together spend more compute than the budget.",
+    "compute_optimal_G_without_root": "Your G is missing a power.",
+    "compute_optimal_twenty_tokens_rule": "You use the 20-tokens-per-parameter rule of thumb instead of the fitted law.",
+    "inference_ignores_serving_flops": "Your cost ignores the inference demand, so the answer never changes with it.",
+    "inference_six_flops_per_served_token": "Serving a token is a forward pass only, but you charge it like a training step.",
+    "inference_n_flops_per_served_token": "Your cost per served token is too low: count the FLOPs of a forward pass per parameter.",
+    "inference_fixed_twenty_tokens_per_param": "You fix the tokens-per-parameter ratio, so inference demand can never change the answer.",
+    "inference_coarse_grid_no_refinement": "Your search is too coarse to find the minimum accurately.",
+}
+_HINTS_NOT_SHOWN: set[str] = set()
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

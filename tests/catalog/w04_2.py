@@ -328,3 +328,64 @@ WRONG_IMPLEMENTATIONS = [
         'loses': ['test_keep_trace'],
     },
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "exact_no_normalisation": "Your keys are the raw texts, so copies differing only in case or spacing are not caught.",
+    "exact_lower_only": "Your normalisation handles case but not runs of whitespace.",
+    "exact_strip_only": "Your normalisation handles whitespace but not case.",
+    "exact_remove_all_spaces": "Your normalisation deletes whitespace instead of collapsing it, so different texts can collide.",
+    "exact_keeps_last": "Your function keeps the last copy of each group instead of the first.",
+    "minhash_max": "Your signature keeps the wrong extreme of each hash.",
+    "minhash_no_modulus": "Without wrapping around, your hash functions all order the shingles the same way, so they are not independent permutations.",
+    "minhash_offset_hashes": "Your num_perm hash functions are shifted copies of one another, so they always agree on the minimum.",
+    "minhash_bottom_k": "Your signature takes several values from one hash (a bottom-k sketch) instead of one minimum per hash function.",
+    "minhash_ignores_seed": "Your signature is the same whatever the seed.",
+    "minhash_position_hash": "Your hash depends on where a shingle sits in the list, not on the shingle itself.",
+    "lsh_strided_bands": "Your bands are made of spread-out rows; each band should be a block of consecutive rows.",
+    "lsh_overlapping_bands": "Your bands overlap; they should cut the signature into disjoint blocks.",
+    "lsh_swapped_bands_rows": "Check the roles of `bands` and `rows` in your loop.",
+    "lsh_all_bands": "Your pages must agree on every band; one shared band is enough to become a candidate.",
+    "lsh_duplicate_pairs": "Pairs that share several bands appear several times in your result.",
+    "lsh_self_pairs": "Your result pairs pages with themselves.",
+    "lsh_any_row": "Your pages become candidates by sharing a single row; a band only matches when all its rows agree.",
+    "near_drop_larger_endpoint": "Duplication is transitive: a page linked only through a chain of pairs still belongs to the same group.",
+    "near_arbitrary_root": "Each group should be represented by its smallest index, but your union-find keeps whichever root it happens to end with.",
+    "near_greedy_order": "Your answer depends on the order of the pairs; a group should be its whole connected component.",
+    "near_keeps_largest": "Your function keeps the largest index of each group instead of the smallest.",
+    "gopher_no_stopwords": "Your filter forgets one of the seven rules.",
+    "gopher_strict_words": "Check the boundary of your minimum-word-count rule.",
+    "gopher_extra_repeats_only": "Your duplicate-line rule counts only the extra copies, not every line that is repeated.",
+    "gopher_caps_over_all_chars": "Your upper-case fraction is taken over all characters, not over letters.",
+    "gopher_stop_no_strip": "Stop words followed by punctuation are missed in your stop-word rule.",
+    "gopher_alpha_80": "Your alphabetic-word threshold is Gopher's original, not the one this lab asks for.",
+    "features_unigrams_only": "Your features leave out the bigrams.",
+    "features_no_lowercase": "Your features treat the same word in different case as different words.",
+    "features_binary": "Your features record presence, not counts.",
+    "features_bag_bigrams": "Your bigrams ignore the word order of the text.",
+    "logistic_penalised_bias": "Your penalty also covers the bias.",
+    "logistic_no_half": "Your penalty is twice the one in the docstring.",
+    "logistic_sum_loss": "Your loss is summed over examples where the docstring asks for the mean.",
+    "logistic_few_gd_steps": "Your optimiser stops far from the optimum.",
+    "logistic_flipped_labels": "Your classifier learns the opposite labels.",
+    "mixture_power_T": "Your exponent is the temperature itself, not its inverse.",
+    "mixture_softmax_sizes": "Your weights are a softmax of the sizes, not sizes raised to a power.",
+    "mixture_unnormalised": "Your weights do not sum to 1.",
+    "mixture_overflow": "Your weights overflow for huge sizes and small temperatures.",
+    "trace_answer_only": "Your filter checks the final answer but not the steps.",
+    "trace_first_answer": "Your filter reads the first final-answer line, not the last one.",
+    "trace_floor_division": "Your filter accepts a division step that does not come out exact.",
+    "trace_no_length": "Your filter forgets the step limit.",
+    "trace_counts_all_lines": "Your step count includes lines that are not steps.",
+}
+_HINTS_NOT_SHOWN = {
+    "gopher_strict_words",  # threshold off-by-one: any hint names the comparison
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

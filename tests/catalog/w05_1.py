@@ -173,3 +173,55 @@ WRONG_IMPLEMENTATIONS = [
            "        U, S, Vh = torch.linalg.svd(grad, full_matrices=False)\n        return U @ Vh",
            "        return grad / torch.linalg.matrix_norm(grad, ord='nuc')"),
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "adamw_no_bias_correction": "The early steps of your optimiser are the wrong size: both moment estimates start at zero and need correcting.",
+    "adamw_bias_correction_first_only": "The early steps of your optimiser are the wrong size: one of the two moment estimates is not bias-corrected.",
+    "adamw_eps_inside_sqrt": "Your eps sits in a different place in the denominator than torch.optim.AdamW's.",
+    "adamw_l2_not_decoupled": "Your weight decay goes through the adaptive moments; AdamW's does not.",
+    "adamw_decay_not_times_lr": "Your weight decay does not scale with the learning rate the way torch.optim.AdamW's does.",
+    "adamw_decay_after_update": "Your weight decay is applied at a different moment of the step than torch.optim.AdamW's.",
+    "adamw_step_not_counted": "Your bias correction never moves past the first step, because the step count you return does not advance.",
+    "adamw_abs_second_moment": "Your second moment averages something other than the squared gradient.",
+    "adamw_swapped_betas": "Check which beta belongs to which moment.",
+    "adam_l2_decoupled": "Your decay bypasses the adaptive step, which makes it AdamW rather than Adam with an L2 penalty.",
+    "adam_l2_half_penalty": "Your penalty gradient is half of what weight_decay asks for.",
+    "adam_l2_penalty_in_first_moment_only": "The penalty's gradient reaches only one of your two moments.",
+    "lion_sign_of_new_momentum": "Lion's update direction interpolates with beta1; the beta2 interpolation is only for the momentum it keeps.",
+    "lion_momentum_with_beta1": "Your momentum is tracked with the beta meant for the update direction.",
+    "lion_momentum_stores_c": "The state you return is the update direction's interpolation, not the momentum Lion keeps.",
+    "lion_no_decay": "Your step ignores weight_decay.",
+    "lion_decay_not_times_lr": "Your weight decay does not scale with the learning rate.",
+    "lion_normalised_not_sign": "Lion's update has the same magnitude in every coordinate; yours does not.",
+    "lion_sign_of_gradient": "Your update direction ignores the momentum.",
+    "lion_sign_zero_as_one": "Your update moves coordinates whose interpolation is exactly zero.",
+    "root_elementwise": "Your power acts entry by entry; a matrix power acts on the eigenvalues.",
+    "root_exponent_minus_p": "Your exponent is not the p-th inverse root.",
+    "root_transposed_reconstruction": "Your reconstruction from the eigendecomposition puts the eigenvectors on the wrong sides.",
+    "root_eps_ignored": "Your function ignores eps, so it blows up on singular matrices.",
+    "root_positive_power": "You compute the root, not the inverse root.",
+    "shampoo_inverse_square_root": "With a preconditioner on each side, each side's exponent is not the one full-matrix AdaGrad uses.",
+    "shampoo_left_only": "Your update is preconditioned on one side only.",
+    "shampoo_ignores_update_freq": "Your roots are recomputed at every step, ignoring update_freq.",
+    "shampoo_stale_statistics": "Your statistics only accumulate on the steps where the roots are recomputed, but they should accumulate at every step.",
+    "shampoo_ema_weights": "Your statistics are an exponential moving average; Shampoo adds the new term with weight 1.",
+    "shampoo_no_eps": "Your roots are taken without eps.",
+    "shampoo_reset_statistics": "One of your statistics forgets the past instead of accumulating.",
+    "sd_spectral_normalised_gradient": "Dividing by a norm keeps the gradient's singular-value spread; steepest descent under the spectral norm gives them all the same value.",
+    "sd_spectral_newton_schulz": "Newton-Schulz only approximates the exact direction the function asks for.",
+    "sd_infinity_normalised": "Steepest descent under the max-norm moves every coordinate by the same amount.",
+    "sd_infinity_l1_normalised": "Your max-norm direction has the wrong size: under this norm the direction has norm 1.",
+    "sd_euclidean_unnormalised": "Your Euclidean direction does not have unit norm.",
+    "sd_spectral_keeps_singular_values": "Your spectral direction still depends on the singular values.",
+    "sd_spectral_normalised_by_nuclear": "Dividing by a norm keeps the gradient's singular-value spread; steepest descent under the spectral norm gives them all the same value.",
+}
+_HINTS_NOT_SHOWN: set[str] = set()
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

@@ -192,3 +192,62 @@ WRONG_IMPLEMENTATIONS = [
     _entry("clip_interleaved_heads", "qk_clip", "scales interleaved rows (head = row % n_head) instead of contiguous blocks", _CLIP,
            ".repeat_interleave(d)[:, None]\n    k_scale", ".repeat(d)[:, None]\n    k_scale"),
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "ns_no_normalisation": "Newton-Schulz only converges when the input starts small enough, and yours is not scaled first.",
+    "ns_spectral_normalisation": "Your starting matrix is scaled by a different norm than Muon's, so the iteration takes a different path.",
+    "ns_coefficients_swapped": "Check which coefficient multiplies which power of the Gram matrix.",
+    "ns_wrong_gram_side": "Your Gram matrix is formed on the wrong side of X for the way it multiplies X.",
+    "ns_one_step_less": "Your loop runs a different number of iterations than `steps`.",
+    "ns_hardcoded_coefficients": "Your function ignores the coefficients argument.",
+    "ns_exact_svd": "The exact orthogonal factor is not what Muon's Newton-Schulz iteration returns: the function should run the iteration.",
+    "ns_float16": "Your iteration runs in a precision too low for the result to be accurate.",
+    "scale_no_max": "Keller's scale never shrinks the update of a wide matrix; yours does.",
+    "scale_in_over_out": "Your shape ratio is upside down.",
+    "scale_moonshot_no_02": "Moonshot's scale is chosen to match AdamW's typical update RMS, and yours is missing that factor.",
+    "scale_moonshot_min": "Moonshot's scale uses the larger of the two dimensions.",
+    "scale_unknown_silent": "An unknown convention should raise an error, but yours silently returns a value.",
+    "step_no_nesterov": "Your step ignores nesterov=True.",
+    "step_no_momentum": "You orthogonalise the raw gradient, so momentum never reaches the update.",
+    "step_ns_before_momentum": "You orthogonalise before the momentum average, but Muon orthogonalises the momentum.",
+    "step_wd_scaled": "Your weight decay is scaled by the shape factor too; only the orthogonalised update is.",
+    "step_wd_coupled": "Your weight decay goes through the momentum and the orthogonalisation; it should be decoupled.",
+    "step_ignores_convention": "Your step always uses one learning-rate convention, whatever adjust_lr_fn says.",
+    "step_nesterov_wrong_mix": "Your Nesterov update weights the gradient and the buffer the other way round.",
+    "basis_swapped_statistics": "Your left and right statistics are swapped.",
+    "basis_beta_swapped": "Your moving average keeps too little of the old statistic.",
+    "basis_rows_as_eigenvectors": "Your basis has the eigenvectors as rows; the docstring asks for columns.",
+    "basis_of_old_statistic": "Your eigenbasis is computed before the statistics are updated with this gradient.",
+    "dir_second_moment_unrotated": "Your second moment tracks the unrotated gradient; SOAP runs Adam in the rotated basis.",
+    "dir_not_rotated_back": "Your update is still in the rotated basis.",
+    "dir_rotation_transposed": "Your rotation into the eigenbasis uses the eigenvector matrices the wrong way round.",
+    "dir_no_bias_correction": "Your early updates are the wrong size: the moment estimates start at zero and need correcting.",
+    "dir_no_sqrt": "Your denominator is the second moment itself, not its square root.",
+    "dir_step_off_by_one": "Your bias correction uses a different step number than the one given.",
+    "dir_square_of_momentum": "Your second moment squares the momentum instead of the rotated gradient.",
+    "logit_no_causal_mask": "Your maximum includes logits for future keys, which causal attention never uses.",
+    "logit_no_scale": "Your logits are missing the usual scale by the head dimension.",
+    "logit_abs": "You take the largest magnitude, which can come from a very negative logit.",
+    "logit_interleaved_heads": "Check how you split the projection into heads: each head owns a contiguous block of rows.",
+    "logit_first_sequence": "Your maximum looks at only one sequence of the batch.",
+    "clip_global_max": "Your clip uses one factor for every head, so healthy heads are shrunk too.",
+    "clip_full_gamma_both": "Your query and key scales together shrink the logit by more than gamma.",
+    "clip_query_only": "The cap is right, but gamma is not split between queries and keys the way alpha says.",
+    "clip_no_threshold": "Your clip also rescales heads that are already under tau.",
+    "clip_gamma_inverted": "Your factor grows the weights of the heads it should shrink.",
+    "clip_alpha_swapped": "Check which of W_q and W_k gets the alpha share of gamma.",
+    "clip_interleaved_heads": "Your scales land on interleaved rows; each head owns a contiguous block of rows.",
+}
+_HINTS_NOT_SHOWN = {
+    "ns_one_step_less",  # loop off-by-one: any hint names the count
+    "dir_step_off_by_one",  # step off-by-one: any hint names the index
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False

@@ -214,3 +214,61 @@ WRONG_IMPLEMENTATIONS = [
            _SPEEDUP, '''    target = base_losses[-1]''', '''    return float(base_losses[-1]) / float(new_losses[-1])
     target = base_losses[-1]'''),
 ]
+
+
+# ----------------------------------------------------------------------------------------------- hints
+# One sentence per entry for the student who made that mistake, shown under the failed test (issue 23).
+# Entries in _HINTS_NOT_SHOWN keep their hint for the class report only: any useful hint would give the fix away.
+_HINTS = {
+    "cosine_warmup_from_zero": "Your warm-up starts at a learning rate of 0, so the peak arrives one step late.",
+    "cosine_period_off_by_one": "Your last step does not land exactly on the final learning rate.",
+    "cosine_over_whole_run": "Your cosine starts counting at step 0 instead of at the end of the warm-up.",
+    "cosine_to_zero": "Your schedule decays to 0 whatever final_lr_ratio says.",
+    "cosine_floor_added": "Your schedule starts its decay above the peak: the floor should be part of the cosine's range, not added on top.",
+    "cosine_without_half": "Your decay uses only a quarter period of the cosine, not the half period that goes from peak to floor.",
+    "wsd_decay_ends_above_floor": "Your decay never quite reaches the final learning rate.",
+    "wsd_decay_starts_one_late": "The first step of your decay phase is already below the peak.",
+    "wsd_decay_to_zero": "Your schedule decays to 0 whatever final_lr_ratio says.",
+    "wsd_decay_steps_as_start": "decay_steps is the length of the decay phase, not the step where it begins.",
+    "wsd_no_warmup": "Your schedule skips the warm-up.",
+    "plan_steps_ignore_seq_len": "Your steps count sequences rather than tokens.",
+    "plan_ceil_steps": "Your plan can spend more tokens than the budget.",
+    "plan_one_batch_for_all": "Every optimiser gets the same batch size, so their token budgets differ.",
+    "plan_first_seed_only": "Each configuration runs with only one of the seeds.",
+    "plan_shared_grid": "Every optimiser is swept over the same learning-rate grid instead of its own.",
+    "plan_budget_as_tokens": "The tokens you report are the budget, not what the runs actually consume.",
+    "train_global_rng": "Your batches do not depend on `seed`, so runs are not reproducible.",
+    "train_with_replacement": "Your batches can contain the same row twice.",
+    "train_lr_one_step_late": "Each step uses the learning rate meant for the previous step.",
+    "train_loss_on_batch": "The loss you record is the mini-batch loss before the step, not the full-data loss after it.",
+    "train_adam_not_adamw": "Your optimiser couples weight decay with the gradient, so it is not AdamW.",
+    "train_default_betas": "Your AdamW uses a library default instead of the hyperparameters in the lab's conventions.",
+    "train_muon_no_weight_decay": "Your Muon never receives the weight decay argument, so a library default applies.",
+    "train_muon_no_nesterov": "Your Muon runs without the momentum variant the lab uses.",
+    "train_sum_loss": "Your recorded loss is a sum over examples rather than a mean.",
+    "best_by_best_seed": "Your choice rewards a single lucky seed instead of the mean over seeds.",
+    "best_by_curve_minimum": "You choose by the lowest point of each curve, not by the final loss.",
+    "best_nan_ignored": "A learning rate that diverged on some seeds can still win in your selection.",
+    "best_sem_ddof0": "Your standard error uses the biased standard deviation.",
+    "best_std_not_sem": "Your error bar is the standard deviation, not the standard error of the mean.",
+    "best_curve_of_first_seed": "The curve you return is one seed's, not the mean over seeds.",
+    "reach_no_interpolation": "You return a logged point; the docstring asks you to interpolate between the two points around the crossing.",
+    "reach_last_crossing": "You return the last crossing of the target instead of the first.",
+    "reach_first_point_ignored": "When the first logged loss is already below the target, your answer lies before the start of the curve.",
+    "reach_interpolate_wrong_side": "Your interpolation measures the fraction from the wrong end of the segment.",
+    "reach_never_is_last": "When the target is never reached, your function returns a finite count.",
+    "speedup_inverted": "Your ratio is upside down: a faster optimiser should give a speedup above 1.",
+    "speedup_steps_not_tokens": "Your speedup counts logged points, not tokens.",
+    "speedup_no_slower_branch": "When the new optimiser is slower, your function returns 0 instead of a speedup below 1.",
+    "speedup_final_loss_ratio": "Your speedup compares final losses, not the tokens needed to reach a loss.",
+}
+_HINTS_NOT_SHOWN = {
+    "cosine_period_off_by_one",  # denominator off-by-one: any hint names it
+    "wsd_decay_ends_above_floor",  # denominator off-by-one: any hint names it
+    "wsd_decay_starts_one_late",  # offset off-by-one: any hint names it
+}
+assert set(_HINTS) == {e["name"] for e in WRONG_IMPLEMENTATIONS}, "one hint per entry, no stale names"
+for _wrong in WRONG_IMPLEMENTATIONS:
+    _wrong["hint"] = _HINTS[_wrong["name"]]
+    if _wrong["name"] in _HINTS_NOT_SHOWN:
+        _wrong["show_hint"] = False
