@@ -63,6 +63,7 @@ class StudentResult:
     needs_manual_grade: bool = False  # written answers wait for a TA (formgrader)
     late: str = ""  # how late and the penalty, when the lab has a due date
     site: dict = field(default_factory=dict)
+    diagnoses: dict[str, list[str]] = field(default_factory=dict)  # failed test -> catalogued mistakes, best first
 
 
 @dataclass
@@ -83,6 +84,8 @@ class BatchResult:
     collection: list[str] = field(default_factory=list)  # files nothing was graded from, and why
     site_export: object = None  # sites.SiteExport, when a roster was given
     feedback_packages: Path | None = None
+    mistakes: Path | None = None  # reports/<week>-mistakes.json
+    manual_cells: list[str] = field(default_factory=list)  # grade ids of the written questions
 
     @property
     def auto_max(self) -> float:
@@ -381,6 +384,9 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
     finally:
         PRECOMPUTED.clear()
         discard_spare_kernel()  # the serial pass's spare, if one is left
+        from .diagnosis import shutdown_all
+
+        shutdown_all()  # the serial pass's diagnosis subprocess (workers' end with them)
     for sid, spent in recorded.items():
         seconds[sid] = seconds.get(sid, 0.0) + spent
     result = collect_results(course, lab, subs, seconds)
@@ -400,6 +406,7 @@ def grade(lab: Lab, submissions: Path, course: Course, progress: bool = True, fe
         result.site_export = sites.export_for_site(lab.week, rows, sites.read_roster(Path(roster)),
                                                    course.root / "exports")
     result.csv = export_csv(course)
+    result.mistakes = write_mistakes(result)
     from .report import summary_figure
 
     result.figure = summary_figure(result)
@@ -433,6 +440,7 @@ def collect_results(course: Course, lab: Lab, subs: list[Submission], seconds: d
     students = []
     test_max: dict[str, float] = {}
     manual_max = 0.0
+    manual_cells: list[str] = []
     with Gradebook(course.gradebook_url, course.coursedir.course_id) as gb:
         assignment = gb.find_assignment(lab.week)
         max_score = float(assignment.max_score)
@@ -441,6 +449,7 @@ def collect_results(course: Course, lab: Lab, subs: list[Submission], seconds: d
                 test_max[cell.name] = float(cell.max_score)
                 if cell.cell_type == "markdown":
                     manual_max += float(cell.max_score)
+                    manual_cells.append(cell.name)
         for sub in subs:
             res = StudentResult(sub.folder, sub.student_id, max_score=max_score, seconds=round(seconds.get(sub.student_id, 0.0), 1),
                                 site=sub.site)
@@ -457,8 +466,51 @@ def collect_results(course: Course, lab: Lab, subs: list[Submission], seconds: d
             except MissingEntry:
                 sub.problem = sub.problem or "no submission recorded"
             res.notes = ([sub.problem] if sub.problem else []) + sub.notes
+            res.diagnoses = _diagnoses(course, lab, sub.student_id)
             students.append(res)
-    return BatchResult(lab, course, students, max_score, test_max, manual_max)
+    result = BatchResult(lab, course, students, max_score, test_max, manual_max)
+    result.manual_cells = manual_cells
+    return result
+
+
+def _diagnoses(course: Course, lab: Lab, student_id: str) -> dict[str, list[str]]:
+    """What diagnosis.py found for a student, from the run report in the autograded notebook."""
+    path = course.autograded_notebook(lab, student_id)
+    if not path.is_file():
+        return {}
+    try:
+        found = notebooks.read(path).metadata.get("llm901", {}).get("diagnoses", {}) or {}
+        return {str(test): [str(m["name"]) for m in matches] for test, matches in found.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def mistakes_report(result: BatchResult, top: int = 5) -> dict:
+    """Per test cell: how many students failed it, and the most frequent diagnoses with counts."""
+    from collections import Counter
+
+    report = {}
+    for test, points in sorted(result.test_max.items()):
+        failed = [s for s in result.students if points > 0 and s.tests.get(test, 0.0) < points]
+        if not failed or test in result.manual_cells:  # a written answer waits for a TA, it has not failed
+            continue
+        counts = Counter(name for s in failed for name in s.diagnoses.get(test, [])[:1])
+        report[test] = {"failed": len(failed), "diagnosed": sum(1 for s in failed if s.diagnoses.get(test)),
+                        "mistakes": [{"name": n, "students": c} for n, c in counts.most_common(top)]}
+    return report
+
+
+def write_mistakes(result: BatchResult) -> Path:
+    """COURSE/reports/<week>-mistakes.json and its figure <week>-mistakes.png."""
+    reports = result.course.root / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    data = mistakes_report(result)
+    target = reports / f"{result.lab.week}-mistakes.json"
+    target.write_text(json.dumps(data, indent=1))
+    from .report import mistakes_figure
+
+    mistakes_figure(result, data, reports / f"{result.lab.week}-mistakes.png")
+    return target
 
 
 def export_csv(course: Course) -> Path:

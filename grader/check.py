@@ -141,7 +141,9 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
     by_id = {s.student_id: s for s in result.students}
     for i, entry in enumerate(wrong or []):
         kept = [t for t in entry["loses"] if by_id[f"wrong{i}"].tests.get(t, 0) > 0]
-        res.facts.append(f"wrong implementation {entry['name']}: {by_id[f'wrong{i}'].score:g}/{result.max_score:g}")
+        diagnosed = sorted({n for names in by_id[f"wrong{i}"].diagnoses.values() for n in names[:1]})
+        res.facts.append(f"wrong implementation {entry['name']}: {by_id[f'wrong{i}'].score:g}/{result.max_score:g}"
+                         + (f", diagnosed as {', '.join(diagnosed)}" if diagnosed else ""))
         if kept:
             res.failures.append(f"wrong implementation {entry['name']} keeps its points on {', '.join(kept)}")
     sol, graded, stu = by_id["solution"], by_id["solution_graded"], by_id["student"]
@@ -164,6 +166,9 @@ def check_lab(lab: Lab, course_root: Path | None = None, progress: bool = False,
         if errors:
             res.failures.append(f"cells of {who} raise: {', '.join(errors)}"
                                 + (" (a cell depends on an experiment cell)" if sid == "solution_graded" else ""))
+    for who, run in (("the solution", sol), ("the untouched student notebook", stu)):
+        if run.diagnoses:  # diagnosis.py must never name a mistake the submission does not make
+            res.failures.append(f"{who} is diagnosed with catalogued mistakes: {run.diagnoses}")
     if any(v > 0 for t, v in stu.tests.items() if result.test_max.get(t, 0) > 0):
         res.failures.append(f"the untouched student notebook scores on {[t for t, v in stu.tests.items() if v > 0]}")
     executed = notebooks.read(course.autograded_notebook(lab, "student"))

@@ -135,11 +135,28 @@ def cmd_validate(args) -> int:
     for cell in results.get("changed", []):
         problems += 1
         print(f"A LOCKED OR TEST CELL WAS EDITED (the grader restores it):\n{cell['source'][:300]}\n")
-    for cell in results.get("failed", []):
+    from .notebooks import read
+    from .validate import function_summary, label, test_labels
+
+    try:
+        notebook = read(path)
+        labels = test_labels(notebook)
+    except Exception:  # noqa: BLE001 -- naming is a courtesy: without it, the plain report
+        notebook, labels = None, {}
+    failed = results.get("failed", [])
+    for cell in failed:
         problems += 1
+        # the first line stays the cell's first source line: what nbgrader's Validate dialog shows (and
+        # tests/test_browser.py compares); the test's name, function and points follow
         first = cell["source"].splitlines()[0] if cell["source"] else ""
-        print(f"FAILED: {first}\n{cell['raw_error']}\n")
+        info = labels.get(cell["source"])
+        named = f"\n  test: {label(info, cell['source'])}" if info else ""
+        print(f"FAILED: {first}{named}\n{cell['raw_error']}\n")
     skipped = "" if (args.full or args.experiment) else " (experiment cells not run, as when graded: --experiment runs them)"
+    summary = function_summary(notebook, [cell["source"] for cell in failed]) if notebook is not None else []
+    if summary:
+        print("graded functions (visible tests):")
+        print("\n".join(summary))
     if problems:
         print(f"{problems} problem(s) in {path.name}{skipped}")
         return 1

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import nbformat
 from papermill.parameterize import parameterize_notebook
 
+from .diagnosis import DEFAULT_SECONDS, STARTUP_SECONDS, diagnoser_for, hint_output
 from .judge import LocalStudent, RemoteStudent, judge_cell, new_namespace
 from .kernel import KernelDied, StudentKernel
 from .notebooks import grade_id, is_solution_cell, is_test_cell
@@ -50,6 +51,9 @@ class RunReport:
     problems: list[str] = field(default_factory=list)
     tests: dict[str, bool] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # experiment cells not run (see is_experiment_cell)
+    # failed test cell -> catalogued mistakes the student's functions behave like (diagnosis.py), best first
+    diagnoses: dict[str, list] = field(default_factory=dict)
+    diagnosis_seconds: float = 0.0  # wall time spent diagnosing (after the verdicts)
     prestarted: bool = False  # the first kernel was started while the previous submission ran
 
 
@@ -101,12 +105,14 @@ def sandbox_spec(limits: Limits, readonly_paths: list[str]) -> SandboxSpec:
 
 
 def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: dict | None = None,
-                   skip_experiment: bool = False, prestart_next: bool = False):
+                   skip_experiment: bool = False, prestart_next: bool = False, diagnosis: dict | None = None):
     """Execute `nb` (already laid onto the release) and return (executed notebook, RunReport).
 
     `skip_experiment`: cells tagged `experiment` are not run (grading); `prestart_next`: while this
     submission runs, a fresh sandboxed kernel is started for the next one in this process (see
-    `take_spare_kernel`); the first kernel is such a spare when one is waiting."""
+    `take_spare_kernel`); the first kernel is such a spare when one is waiting. `diagnosis`
+    ({"catalog_dir", "week", "solution", "seconds"}): a failed test cell is compared with the lab's
+    catalog of mistakes (diagnosis.py) after its verdict."""
     started = time.monotonic()
     deadline = started + limits.notebook_seconds
     nb = inject_parameters(nb, parameters or {"FAST": True, "SEED": 0})
@@ -116,6 +122,7 @@ def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: di
     replay: list[str] = []  # sources of the student cells that ran cleanly, for a restart
     namespace = new_namespace()
     execution_count = 0
+    diagnoser = diagnoser_for(diagnosis)  # started at the first failed test (a passing batch pays nothing)
 
     def start_kernel() -> StudentKernel | None:
         k = StudentKernel(spec)
@@ -162,10 +169,29 @@ def run_submission(nb, limits: Limits, readonly_paths: list[str], parameters: di
                     continue
                 student = RemoteStudent(kernel, call_timeout=limits.call_seconds)
                 verdict = judge_cell(cell.source, grade_id(cell), student, namespace,
-                                     time_limit=min(limits.test_cell_seconds, max(1.0, deadline - time.monotonic())))
+                                     time_limit=min(limits.test_cell_seconds, max(1.0, deadline - time.monotonic())),
+                                     max_points=float(cell.metadata.get("nbgrader", {}).get("points") or 0) or None)
                 execution_count += 1
                 cell.outputs, cell.execution_count = verdict.outputs, execution_count
+                for output in cell.outputs:
+                    if output.get("output_type") == "execute_result":
+                        output["execution_count"] = execution_count
                 report.tests[grade_id(cell)] = verdict.passed
+                if not verdict.passed and diagnoser is not None and verdict.calls:
+                    # the verdict is decided: this only explains it, within the cell's own time limit
+                    cell_left = min(limits.test_cell_seconds - verdict.seconds, deadline - time.monotonic())
+                    budget = min(float(diagnosis.get("seconds", DEFAULT_SECONDS)), cell_left)
+                    diagnosis_started = time.monotonic()
+                    try:  # once per grading process, the first failed cell also waits for the lab's namespace
+                        matches = diagnoser.diagnose(verdict.calls, budget, startup_seconds=min(STARTUP_SECONDS, cell_left - budget))
+                    except Exception:  # noqa: BLE001 -- an explanation that fails is no explanation
+                        matches = []
+                    report.diagnosis_seconds = round(report.diagnosis_seconds + time.monotonic() - diagnosis_started, 3)
+                    if matches:
+                        report.diagnoses[grade_id(cell)] = matches
+                        shown = hint_output(matches)
+                        if shown is not None:
+                            cell.outputs.append(shown)
                 if kernel is not None and not kernel.alive():
                     report.problems.append(f"{kernel.memory_limit_text} exceeded in {label}" if kernel.memory_exceeded
                                            else f"the kernel died during {label}")
@@ -341,7 +367,8 @@ def execute_job(job: dict) -> dict:
         signal.alarm(int(limits.notebook_seconds + 120))
     try:
         executed, report = run_submission(nb, limits, [str(SHARED), *job.get("readonly_paths", [])], parameters,
-                                          skip_experiment=skip, prestart_next=bool(job.get("prestart", False)))
+                                          skip_experiment=skip, prestart_next=bool(job.get("prestart", False)),
+                                          diagnosis=job.get("diagnosis"))
     finally:
         if previous is not None:
             signal.alarm(0)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from . import bridge
+from . import bridge, checks
 from .kernel import KernelDied, KernelTimeout, StudentKernel
 from .notebooks import hidden_line_ranges
 
@@ -63,6 +63,46 @@ def free_names(source: str) -> set[str]:
 
 
 # --- students seen through plain data ---------------------------------------------------------
+# --- what crossed: the calls a test cell made to the student's functions -----------------------
+# Every call from a test cell to a student's function by name crosses here as plain data (arguments
+# encoded before they leave, the result as it came back), so recording it costs nothing extra. The
+# record feeds diagnosis.py (which catalogued mistake behaves like this), after the verdict is decided.
+RECORD_MAX_BYTES = 16 << 20  # per test cell; calls beyond it are not recorded (diagnosis sees fewer)
+
+
+def _encoded_size(obj) -> int:
+    if isinstance(obj, str):
+        return len(obj)
+    if isinstance(obj, list):
+        return sum(_encoded_size(x) for x in obj) + 2
+    if isinstance(obj, dict):
+        return sum(_encoded_size(v) for v in obj.values()) + 8
+    return 8
+
+
+class CallRecorder:
+    """The calls of one test cell: {"fn", "args", "kwargs", "result" | "error"}, all in bridge encoding."""
+
+    def __init__(self, max_bytes: int = RECORD_MAX_BYTES):
+        self.calls: list[dict] = []
+        self.left = max_bytes
+
+    def add(self, fn: str, args, kwargs, result=None, error: str | None = None, handle: bool = False) -> None:
+        size = _encoded_size(args) + _encoded_size(kwargs) + _encoded_size(result)
+        if size > self.left:
+            self.left = 0
+            return
+        self.left -= size
+        call = {"fn": fn, "args": args, "kwargs": kwargs}
+        if error is not None:
+            call["error"] = error
+        elif handle:
+            call["handle"] = True  # not plain data: nothing to compare
+        else:
+            call["result"] = result
+        self.calls.append(call)
+
+
 class RemoteStudent:
     """The student's kernel namespace, through the bridge."""
 
@@ -70,6 +110,7 @@ class RemoteStudent:
         self.kernel = kernel
         self.call_timeout = call_timeout
         self.deadline = float("inf")
+        self.recorder = CallRecorder()
 
     def _timeout(self) -> float:
         left = self.deadline - time.monotonic()
@@ -84,10 +125,17 @@ class RemoteStudent:
             return RemoteHandle(self, encoded["ref"], label, encoded.get("kind", "object"))
         return bridge.decode(encoded)
 
-    def request(self, payload: dict, label: str):
+    def request(self, payload: dict, label: str, record: str | None = None):
         reply = self.kernel.request(payload, timeout=self._timeout())
         if reply.get("ok"):
-            return self._value(reply.get("value"), label)
+            value = self._value(reply.get("value"), label)
+            if record:
+                self.recorder.add(record, payload["args"], payload["kwargs"], reply.get("value"),
+                                  handle=isinstance(value, RemoteHandle))
+            return value
+        if record:
+            ename = "NotPlainResult" if "notplain" in reply else str((reply.get("error") or {}).get("ename", "Exception"))
+            self.recorder.add(record, payload["args"], payload["kwargs"], error=ename)
         if "notplain" in reply:
             raise NotPlainResult(f"{label} returned something the grader cannot check: {reply['notplain']}. "
                                  "Return tensors, numbers, strings, lists, tuples or dicts of them.")
@@ -108,7 +156,8 @@ class RemoteHandle:
     def __call__(self, *args, **kwargs):
         payload = {"op": "call", "ref": self._ref, "args": bridge.encode(list(args)), "kwargs": bridge.encode(kwargs)}
         label = f"{self._label}(...)" if self._kind != "class" else self._label
-        return self._student.request(payload, label)
+        top_level_function = self._kind == "function" and "." not in self._label
+        return self._student.request(payload, label, record=self._label if top_level_function else None)
 
     def __getattr__(self, attr: str):
         if attr.startswith("__"):
@@ -126,6 +175,7 @@ class LocalStudent:
     def __init__(self, namespace: dict):
         self.namespace = namespace
         self.deadline = float("inf")
+        self.recorder = CallRecorder()
 
     def lookup(self, name: str):
         if name not in self.namespace:
@@ -134,12 +184,12 @@ class LocalStudent:
         try:
             return bridge.decode(bridge.encode(obj))
         except bridge.NotPlain:
-            return _LocalHandle(obj, name)
+            return _LocalHandle(obj, name, self.recorder)
 
 
 class _LocalHandle:
-    def __init__(self, obj, label: str):
-        self._obj, self._label = obj, label
+    def __init__(self, obj, label: str, recorder: CallRecorder | None = None):
+        self._obj, self._label, self._recorder = obj, label, recorder
 
     def _wrap(self, result, label: str):
         try:
@@ -150,13 +200,31 @@ class _LocalHandle:
             raise NotPlainResult(f"{label} returned something the grader cannot check: {exc}") from None
 
     def __call__(self, *args, **kwargs):
-        args, kwargs = bridge.decode(bridge.encode(list(args))), bridge.decode(bridge.encode(kwargs))
+        encoded = (bridge.encode(list(args)), bridge.encode(kwargs))
+        args, kwargs = bridge.decode(encoded[0]), bridge.decode(encoded[1])
+        record = self._recorder if (self._recorder is not None and "." not in self._label and not isinstance(self._obj, type)
+                                    and callable(self._obj)) else None
         try:
             result = self._obj(*args, **kwargs)
         except Exception as exc:
+            if record is not None:
+                record.add(self._label, *encoded, error=type(exc).__name__)
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
             raise StudentError(f"{self._label}(...)", type(exc).__name__, str(exc), tb) from None
-        return self._wrap(result, self._label)
+        if record is None:
+            return self._wrap(result, self._label)
+        try:
+            encoded_result = bridge.encode(result)
+        except bridge.NotPlain:
+            try:
+                wrapped = self._wrap(result, self._label)
+            except NotPlainResult:
+                record.add(self._label, *encoded, error="NotPlainResult")
+                raise
+            record.add(self._label, *encoded, handle=True)
+            return wrapped
+        record.add(self._label, *encoded, encoded_result)
+        return bridge.decode(encoded_result)
 
     def __getattr__(self, attr: str):
         if attr.startswith("__"):
@@ -171,22 +239,38 @@ class Verdict:
     outputs: list = field(default_factory=list)
     seconds: float = 0.0
     reason: str = ""
+    calls: list = field(default_factory=list)  # what the cell asked the student's functions (CallRecorder)
 
 
 def _error_output(ename: str, evalue: str, traceback_lines: list[str]):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=traceback_lines)
 
 
-def judge_cell(source: str, grade_id: str, student, namespace: dict, time_limit: float) -> Verdict:
-    """Execute one test cell in `namespace` (the trusted per-notebook namespace) against `student`."""
+def _check_lines(failed: list, source: str, hidden: list) -> list[str]:
+    """Every failed check: a visible one with its line, a hidden one by its message only."""
+    lines = []
+    for c in failed:
+        in_hidden = c.lineno is not None and any(a <= c.lineno <= b for a, b in hidden)
+        where = "(in the hidden tests)" if in_hidden or c.lineno is None or c.lineno > len(source.splitlines()) \
+            else f"test cell, line {c.lineno}: {source.splitlines()[c.lineno - 1].strip()}"
+        lines.append(f"failed check {where}: {c.message}")
+    return lines
+
+
+def judge_cell(source: str, grade_id: str, student, namespace: dict, time_limit: float,
+               max_points: float | None = None) -> Verdict:
+    """Execute one test cell in `namespace` (the trusted per-notebook namespace) against `student`.
+    `max_points`: the cell's points, for partial credit when its checks carry points (checks.py)."""
     started = time.monotonic()
     filename = f"<test cell {grade_id}>"
     hidden = hidden_line_ranges(source)
     out, sink = io.StringIO(), io.StringIO()
     bound_remote: list[str] = []
+    collected, token = checks.collecting()
     try:
         code = compile(source, filename, "exec")
         student.deadline = started + time_limit
+        student.recorder = CallRecorder()
         for name in sorted(free_names(source)):
             if name in namespace:
                 continue
@@ -198,6 +282,19 @@ def judge_cell(source: str, grade_id: str, student, namespace: dict, time_limit:
             warnings.simplefilter("ignore")  # a library warning is not the student's failure
             exec(code, namespace)
         verdict = Verdict(True)
+        failed = [c for c in collected if not c.passed]
+        if failed:
+            lines = _check_lines(failed, source, hidden)
+            reason = f"{len(failed)} check(s) failed: " + "; ".join(c.message for c in failed)
+            partial = checks.partial_score(collected, max_points) if max_points else None
+            verdict = Verdict(False, reason=reason)
+            if partial is not None:  # nbgrader's partial credit: the cell's result is its score
+                text = "\n".join([*lines, f"partial credit: {partial:g} of {max_points:g} points"]) + "\n"
+                verdict.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+                verdict.outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": f"{partial:g}"},
+                                                              execution_count=None))
+            else:
+                verdict.outputs.append(_error_output("AssertionError", reason, lines))
     except StudentError as exc:
         verdict = Verdict(False, reason=str(exc))
         verdict.outputs.append(_error_output(exc.ename, str(exc), [*exc.tb, f"{exc}"]))
@@ -218,7 +315,7 @@ def judge_cell(source: str, grade_id: str, student, namespace: dict, time_limit:
         message = str(exc) or ("a hidden test failed" if in_hidden else "a test failed")
         if isinstance(exc, SyntaxError) and getattr(exc, "filename", None) == filename:
             message = f"the test cell itself does not compile ({exc.msg}); tell the course staff"
-        lines = []
+        lines = _check_lines([c for c in collected if not c.passed], source, hidden)
         if lineno is not None and not in_hidden:
             line = source.splitlines()[lineno - 1].strip()
             lines.append(f"test cell, line {lineno}: {line}")
@@ -228,11 +325,13 @@ def judge_cell(source: str, grade_id: str, student, namespace: dict, time_limit:
         verdict = Verdict(False, reason=f"{type(exc).__name__}: {message}")
         verdict.outputs.append(_error_output(type(exc).__name__, message, lines))
     finally:
+        checks.stop(token)
         for name in bound_remote:  # never let a student value outlive its cell in the trusted namespace
             namespace.pop(name, None)
     if out.getvalue():
         verdict.outputs.insert(0, nbformat.v4.new_output("stream", name="stdout", text=out.getvalue()[-20000:]))
     verdict.seconds = time.monotonic() - started
+    verdict.calls = getattr(getattr(student, "recorder", None), "calls", [])
     return verdict
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
+from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
@@ -51,6 +52,12 @@ class TrustedExecute(NbGraderPreprocessor):
                                "(`make check` runs the solution's)").tag(config=True)
     prestart_kernel = Bool(True, help="start the next submission's fresh kernel while the current one "
                            "runs").tag(config=True)
+    diagnose = Bool(True, help="name the catalogued mistake a failed test's calls behave like (diagnosis.py); "
+                    "off by itself when the lab has no catalog here").tag(config=True)
+    diagnosis_seconds = Float(5.0, help="seconds diagnosis may take per failed test cell (never beyond the "
+                              "cell's time limit)").tag(config=True)
+    catalog_dir = Unicode("", help="folder of the labs' catalogs of mistakes (wNN_K.py); default: the "
+                          "repository's tests/catalog").tag(config=True)
 
     LAB_LIMIT_NAMES = ("cell_timeout", "notebook_timeout", "call_timeout", "memory_mb", "total_memory_mb", "max_pids")
 
@@ -70,7 +77,21 @@ class TrustedExecute(NbGraderPreprocessor):
                         total_memory_bytes=int(limit("total_memory_mb")) << 20, max_pids=int(limit("max_pids")),
                         threads=max(1, min(self.threads, cores // max(workers, 1))))
         return {"limits": asdict(limits), "readonly_paths": list(self.readonly_paths), "parameters": dict(self.parameters),
-                "skip_experiment": self.skip_experiment, "prestart": self.prestart_kernel}
+                "skip_experiment": self.skip_experiment, "prestart": self.prestart_kernel,
+                "diagnosis": self.diagnosis_settings(week)}
+
+    def diagnosis_settings(self, week: str | None) -> dict | None:
+        """Where diagnosis finds the lab's catalog and its solution (the course's source notebook)."""
+        if not self.diagnose or not week:
+            return None
+        from .diagnosis import catalog_file, default_catalog_dir
+
+        catalog_dir = self.catalog_dir or str(default_catalog_dir())
+        root = self.config.get("CourseDirectory", {}).get("root") or ""
+        sources = sorted((Path(root) / "source" / week).glob("*.ipynb")) if root else []
+        if not sources or not catalog_file(catalog_dir, week).is_file():
+            return None
+        return {"catalog_dir": catalog_dir, "week": week, "solution": str(sources[0]), "seconds": self.diagnosis_seconds}
 
     def skips_experiment(self, student_id: str | None) -> bool:
         return self.skip_experiment and student_id not in self.experiment_students
@@ -82,7 +103,8 @@ class TrustedExecute(NbGraderPreprocessor):
             return done, resources
         settings = self.job_settings(week=resources.get("nbgrader", {}).get("assignment"))
         nb, report = run_submission(nb, Limits(**settings["limits"]), [str(SHARED), *settings["readonly_paths"]],
-                                    settings["parameters"], skip_experiment=skip, prestart_next=settings["prestart"])
+                                    settings["parameters"], skip_experiment=skip, prestart_next=settings["prestart"],
+                                    diagnosis=settings["diagnosis"])
         nb.metadata["llm901"] = report_dict(report)
         return nb, resources
 

@@ -57,9 +57,23 @@ def _reference_user(lab: Lab) -> dict:
     return {}
 
 
+def _catalogued_mistake(lab: Lab) -> dict:
+    """A correct submission but for one answer, the first mistake of the lab's catalog (preferring one
+    whose hint students may read): the table names it and the feedback shows its hint (diagnosis.py).
+    None without a catalog (a release zip has none)."""
+    from .diagnosis import default_catalog_dir, load_catalog
+
+    entries = [e for e in load_catalog(default_catalog_dir(), lab.week) if e.get("cell") in answers(lab)]
+    if not entries:
+        return {}
+    entry = next((e for e in entries if e.get("hint") and e.get("show_hint", True)), entries[0])
+    return {"frank (one common mistake)": ("lab (1).ipynb", answered(lab, replace={entry["cell"]: entry["source"]}))}
+
+
 def demo_submissions(lab: Lab, out: Path) -> dict[str, Path]:
-    """The submissions `make demo` grades (four; a fifth where the lab declares references). Folder
-    names and file names vary, as a course site's would."""
+    """The submissions `make demo` grades (four; a fifth where the lab declares references, a sixth
+    with a catalogued mistake where the lab has a catalog). Folder names and file names vary, as a
+    course site's would."""
     solution_ids = list(answers(lab))
     half = set(solution_ids[len(solution_ids) // 2 :])
     untouched = notebooks.read(lab.student)
@@ -74,6 +88,7 @@ def demo_submissions(lab: Lab, out: Path) -> dict[str, Path]:
         "bob (half done)": (f"{lab.name}.ipynb", answered(lab, keep_unanswered=half)),
         "carol (untouched)": ("Untitled.ipynb", untouched),
         "dave (edits tests)": ("submission.ipynb", tampered),
+        **_catalogued_mistake(lab),
     }
     paths = {}
     for folder, (filename, nb) in made.items():

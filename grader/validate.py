@@ -63,3 +63,65 @@ def validate_config(full: bool = False, experiment: bool = False) -> Config:
     if not (full or experiment):
         config.Execute.skip_cells_with_tag = "experiment"  # nbclient's own switch; no test needs them
     return config
+
+
+# --- what the student reads: tests named by what they check -------------------------------------------
+def _defined_functions(source: str) -> list[str]:
+    import ast
+
+    try:
+        return [n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    except SyntaxError:
+        return []
+
+
+def test_labels(nb) -> dict[str, dict]:
+    """Each test cell's source -> {"grade_id", "points", "functions" (the answer functions it calls)}."""
+    from .judge import free_names
+    from .notebooks import grade_id, is_solution_cell
+
+    answer_functions = {name for c in nb.cells if c.cell_type == "code" and is_solution_cell(c)
+                        for name in _defined_functions(c.source)}
+    labels = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and is_test_cell(cell):
+            try:
+                called = sorted(free_names(cell.source) & answer_functions)
+            except SyntaxError:
+                called = []
+            labels[cell.source] = {"grade_id": grade_id(cell), "functions": called,
+                                   "points": cell.metadata.get("nbgrader", {}).get("points", 0)}
+    return labels
+
+
+def label(info: dict | None, source: str) -> str:
+    """'test_adamw_step (adamw_step, 3 points)', or the cell's first line when it is not a known test."""
+    if info is None:
+        return (source.splitlines() or [""])[0]
+    what = ", ".join(info["functions"]) or "no graded function"
+    return f"{info['grade_id']} ({what}, {info['points']:g} point{'s' if info['points'] != 1 else ''})"
+
+
+def function_summary(nb, failed_sources: list[str]) -> list[str]:
+    """One line per graded function: passed, failed (which tests), or not attempted (still the stub)."""
+    from .notebooks import is_solution_cell
+
+    labels = test_labels(nb)
+    failing: dict[str, list[str]] = {}
+    for source in failed_sources:
+        info = labels.get(source)
+        for fn in (info or {}).get("functions", []):
+            failing.setdefault(fn, []).append(info["grade_id"])
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not is_solution_cell(cell):
+            continue
+        stub = "raise NotImplementedError" in cell.source
+        for fn in _defined_functions(cell.source):
+            if stub:
+                lines.append(f"  {fn}: not attempted")
+            elif fn in failing:
+                lines.append(f"  {fn}: failed ({', '.join(failing[fn])})")
+            else:
+                lines.append(f"  {fn}: passed")
+    return lines
