@@ -212,14 +212,6 @@ def _call_distance(fn, call) -> float:
         return math.inf
 
 
-def answer_sources(solution_path: str | Path) -> dict[str, str]:
-    """The solution's answer cells: grade_id -> source."""
-    from . import notebooks
-
-    nb = notebooks.read(Path(solution_path))
-    return {notebooks.grade_id(c): c.source for c in nb.cells if c.cell_type == "code" and notebooks.is_solution_cell(c)}
-
-
 def _named_in(call: dict) -> set[str]:
     """Strings passed as top-level arguments: a harness such as `run_ranks("megatron_mlp_forward", ...)`
     calls an answer function by its name."""
@@ -249,7 +241,10 @@ class Matcher:
     @property
     def answer_functions(self) -> set[str]:
         if self._answers is None:
-            self._answers = {f for source in answer_sources(self.solution_path).values() for f in defined_functions(source)}
+            from . import notebooks
+
+            answers = notebooks.answer_sources(notebooks.read(Path(self.solution_path)))
+            self._answers = {f for source in answers.values() for f in defined_functions(source)}
         return self._answers
 
     def entry_namespace(self, index: int) -> dict | None:

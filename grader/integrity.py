@@ -239,11 +239,6 @@ def _side_by_side(pair: Pair, prints: dict, names: dict[str, str]) -> str:
 
 
 # --- the report -------------------------------------------------------------------------------------
-def answer_sources(nb) -> dict[str, str]:
-    return {notebooks.grade_id(c): c.source for c in nb.cells
-            if notebooks.is_solution_cell(c) and notebooks.grade_id(c) and c.cell_type == "code"}
-
-
 def locked_imports(nb) -> dict[str, str]:
     """alias -> module for the imports of the notebook's locked (non-answer) code cells: the names
     an answer can use without importing anything itself."""
@@ -294,7 +289,7 @@ def integrity_report(lab: Lab, release_nb, submitted: dict[str, Path], names: di
     `out_dir` when given."""
     names = names or {}
     declared = declared_references(lab)
-    starter = answer_sources(release_nb)
+    starter = notebooks.answer_sources(release_nb)
     imported = locked_imports(release_nb)
     answers: dict[str, dict[str, str]] = {}
     flags: dict[str, dict[str, list[str]]] = {}
@@ -303,7 +298,7 @@ def integrity_report(lab: Lab, release_nb, submitted: dict[str, Path], names: di
             nb = notebooks.read(path)
         except Exception:  # noqa: BLE001 - a staged notebook is the grader's own; skip if gone
             continue
-        cells = {cell: src for cell, src in answer_sources(nb).items() if cell in starter}
+        cells = {cell: src for cell, src in notebooks.answer_sources(nb).items() if cell in starter}
         answers[student] = cells
         for cell, src in cells.items():
             refs = declared.get(ALL_CELLS, []) + declared.get(cell, [])

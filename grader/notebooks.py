@@ -42,6 +42,11 @@ def is_solution_cell(cell) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
 
 
+def answer_sources(nb) -> dict[str, str]:
+    """grade_id -> source of the notebook's code answer cells (written answers, in markdown, left out)."""
+    return {grade_id(c): c.source for c in nb.cells if is_solution_cell(c) and grade_id(c) and c.cell_type == "code"}
+
+
 def test_cells(nb) -> list:
     return [c for c in nb.cells if is_test_cell(c)]
 

@@ -11,12 +11,11 @@ Each lab's catalog (`tests/catalog/wNN_K.py`, a list `WRONG_IMPLEMENTATIONS`) is
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from catalog import entries as catalog
 from llm901_grader import notebooks
+from llm901_grader.diagnosis import lab_namespace
 from llm901_grader.execute import judge_locally
 from llm901_grader.labs import all_labs
 from llm901_grader.samples import answers
@@ -26,22 +25,9 @@ ENTRIES = [(lab, entry) for lab in LABS for entry in catalog(lab)]
 
 
 def student_namespace(lab, replace: dict[str, str]) -> dict:
-    """Run the lab's setup and answer cells (not its experiment) the way a kernel would."""
-    nb = notebooks.read(lab.solution)
-    sources = {**answers(lab), **replace}
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    last_answer = max(i for i, c in enumerate(code_cells) if notebooks.is_solution_cell(c))
-    namespace: dict = {"__name__": "__main__"}
-    for i, cell in enumerate(code_cells):
-        if notebooks.is_test_cell(cell) or "experiment" in cell.metadata.get("tags", []):
-            continue
-        if i > last_answer and not notebooks.is_solution_cell(cell):
-            break  # the experiment section
-        source = sources.get(notebooks.grade_id(cell), cell.source)
-        if "parameters" in cell.metadata.get("tags", []):
-            source = re.sub(r"^FAST\s*=.*$", "FAST = True", source, flags=re.M)
-        exec(compile(source, f"<{lab.week} {notebooks.grade_id(cell)}>", "exec"), namespace)
-    return namespace
+    """Run the lab's setup and answer cells (not its experiment) the way a kernel would: the grader's
+    own builder, the one its diagnosis runs catalog entries in."""
+    return lab_namespace(lab.solution, replace)
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.week)

@@ -46,7 +46,7 @@ def test_own_code_is_not_flagged(source):
 
 def _w05_1():
     lab = find_lab("w05-1")
-    starter = integrity.answer_sources(notebooks.read(lab.student))  # code answer cells (not written ones)
+    starter = notebooks.answer_sources(notebooks.read(lab.student))  # code answer cells (not written ones)
     return lab, {k: v for k, v in answers(lab).items() if k in starter}, starter
 
 
