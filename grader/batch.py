@@ -27,6 +27,7 @@ from . import cgroups, notebooks
 from .course import Course
 from .execute import PRECOMPUTED, discard_spare_kernel, execute_job, with_locked_sources
 from .labs import Lab
+from .sites import NOT_STUDENTS
 
 
 @dataclass
@@ -99,7 +100,6 @@ class BatchResult:
 
 # --- collecting -------------------------------------------------------------------------------
 SAFE_ID_RE = re.compile(r"[^A-Za-z0-9_.-]+")
-NOT_STUDENTS = {".DS_Store", ".ipynb_checkpoints", "__MACOSX", ".git", "Thumbs.db"}  # left by zip tools and OSes
 
 
 def safe_student_id(folder: str) -> str:

@@ -44,7 +44,7 @@ MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<site_id>\d+)_assignsubmission_\w+
 
 MAX_ZIP_BYTES = 4 << 30  # a bulk download, uncompressed; a larger one is refused with a message
 MAX_ZIP_ENTRY_BYTES = 64 << 20
-IGNORED = {".DS_Store", "Thumbs.db", "__MACOSX", ".ipynb_checkpoints"}
+NOT_STUDENTS = {".DS_Store", ".ipynb_checkpoints", "__MACOSX", ".git", "Thumbs.db"}  # left by zip tools and OSes
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _safe_extract(archive: Path, dest: Path) -> list[str]:
 
 
 def _entries(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.name not in IGNORED), key=lambda p: p.name)
+    return sorted((p for p in folder.iterdir() if p.name not in NOT_STUDENTS), key=lambda p: p.name)
 
 
 def _match_site(name: str) -> tuple[str, dict] | None:
